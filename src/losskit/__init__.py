@@ -1,0 +1,31 @@
+"""losskit: loss functions as first-class objects.
+
+>>> import numpy as np
+>>> import losskit as lk
+>>> huber = lk.get("huber", delta=1.0)
+>>> float(huber(np.array([0.0, 3.0]), np.array([0.5, 0.0])))
+1.3125
+"""
+
+from losskit import links, numerics
+from losskit.core import Distribution, Loss, Properties, SumLoss
+from losskit.losses import *  # noqa: F403
+from losskit.losses import __all__ as _losses
+from losskit.registry import aliases, get, list_losses, register
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Distribution",
+    "Loss",
+    "Properties",
+    "SumLoss",
+    "__version__",
+    "aliases",
+    "get",
+    "links",
+    "list_losses",
+    "numerics",
+    "register",
+    *_losses,
+]

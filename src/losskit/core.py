@@ -1,0 +1,720 @@
+r"""The ``Loss`` base class: validation, links, reductions and the public contract.
+
+A loss subclass writes its formula, gradient and Hessian side by side in
+``_elementwise``, ``_gradient`` and ``_hessian``, each taking ``(xp, y_pred, y_true)``
+with validated arrays of one namespace. Everything else lives here once:
+
+- turning inputs into arrays of ``y_pred``'s library, device and floating dtype
+  (half precision is computed in float32 and returned in its own dtype);
+- checking shapes, finiteness and the domains of ``y_pred`` and ``y_true``, with an
+  error that names the argument, the rule and the first offending index (skipped for
+  values that cannot be inspected: JAX tracers under ``jit`` and Dask arrays);
+- the link: a loss takes values in its natural space (a real number, a probability,
+  a mean) or, with ``link=``, raw scores. Canonical pairs are fused in the subclass;
+  any other supported elementwise link is applied by the chain rule
+  ``g = l'(mu) mu'``, ``h = l''(mu) mu'^2 + l'(mu) mu''``;
+- reductions: ``"none"``, ``"sum"`` and ``"mean"``, the weighted mean
+  ``sum_i w_i L_i / sum_i w_i c_i`` where ``c_i`` is the loss's own normaliser
+  (the class weight of the target for cross-entropy with ``class_weight``, 0 for an
+  ignored entry, 1 otherwise), as PyTorch's ``cross_entropy`` does;
+- composition: ``0.7 * mse + 0.3 * mae`` is a loss with gradient and Hessian.
+
+``gradient`` and ``hessian`` are those of each sample's loss with respect to its own
+prediction, multiplied by its ``sample_weight``: what gradient boosting and Newton
+solvers consume. The gradient of the mean is ``gradient / sum(w_i c_i)``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, ClassVar, NamedTuple
+
+import numpy as np
+
+from losskit import _array
+from losskit._array import as_array, can_inspect, fail_where, namespace
+from losskit._params import check_choice, check_real
+from losskit.links import REAL, Interval, Link, get_link
+
+__all__ = ["Distribution", "Loss", "Properties", "ScaledLoss", "SumLoss"]
+
+REDUCTIONS = ("mean", "sum", "none")
+HESSIAN_KINDS = ("exact", "diagonal", "surrogate")
+
+
+@dataclass(frozen=True)
+class Properties:
+    """Declared facts about a loss as a function of its ``y_pred`` (after the link).
+
+    Attributes
+    ----------
+    convex : bool
+        Convex in ``y_pred`` over its whole domain, for every valid ``y_true``.
+    smoothness : float
+        Order of continuous differentiability: 0 (continuous, with kinks), 1, 2, ...,
+        or ``math.inf``.
+    lipschitz : float or None
+        A Lipschitz constant of the loss in ``y_pred`` (a bound on the gradient's
+        norm), or None where the gradient is unbounded.
+    bounded_gradient : bool
+        Whether the gradient is bounded over the whole domain.
+    robust : bool or None
+        Bounded influence of one outlying target: the gradient stays bounded as
+        ``|y_true - y_pred|`` grows. None where targets are bounded (classification).
+    hessian : str
+        ``"exact"``, ``"diagonal"`` (of the ``(K, K)`` block, multiclass) or
+        ``"surrogate"`` (the true second derivative is zero or undefined and a
+        positive stand-in is returned for Newton and boosting steps).
+    statistic : str
+        What the optimal constant estimates: ``"mean"``, ``"median"``, ...
+    """
+
+    convex: bool
+    smoothness: float
+    lipschitz: float | None
+    bounded_gradient: bool
+    robust: bool | None
+    hessian: str = "exact"
+    statistic: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    r"""The likelihood a loss is the negative log of: ``L = -log p(y | y_pred) + c(y)``.
+
+    ``parameter`` is the parameter that the natural-space prediction sets (mean,
+    median, probability ...); ``fixed`` holds the others; ``scipy(mu)`` returns the
+    frozen ``scipy.stats`` distribution for natural-space predictions ``mu`` (or None
+    where SciPy has no such family).
+    """
+
+    name: str
+    parameter: str
+    fixed: dict[str, float] = field(default_factory=dict)
+    note: str = ""
+    factory: Callable[[Any], Any] | None = field(default=None, repr=False, compare=False)
+
+    def scipy(self, mu: Any) -> Any:
+        if self.factory is None:
+            return None
+        return self.factory(np.asarray(mu, dtype=float))
+
+    def __str__(self) -> str:
+        fixed = ", ".join(f"{k}={v:g}" for k, v in self.fixed.items())
+        inner = self.parameter + (f"; {fixed}" if fixed else "")
+        return f"{self.name}({inner})"
+
+
+class _Batch(NamedTuple):
+    xp: Any
+    y_pred: Any
+    y_true: Any
+    weight: Any  # None or an array broadcastable to the per-sample values
+    out_dtype: Any
+
+
+class Loss:
+    r"""Base class of every loss; see the module docstring for the contract.
+
+    Subclasses set the class attributes below, call ``super().__init__`` with the
+    common keywords, and implement ``_elementwise``, ``_gradient``, ``_hessian``
+    (with respect to what the caller passes when the link is in ``fused_links``,
+    else with respect to the natural-space prediction).
+    """
+
+    name: ClassVar[str] = ""
+    aliases: ClassVar[tuple[str, ...]] = ()
+    #: LaTeX of the loss, its gradient and Hessian (natural space), for ``show``.
+    formula: ClassVar[str] = ""
+    gradient_formula: ClassVar[str] = ""
+    hessian_formula: ClassVar[str] = ""
+    #: Links this loss accepts, and those whose formulas are written out (fused).
+    links: ClassVar[tuple[str, ...]] = ("identity",)
+    fused_links: ClassVar[frozenset[str]] = frozenset({"identity"})
+    #: Natural-space domain of y_pred, and the domain of y_true (elementwise losses).
+    y_pred_domain: ClassVar[Interval] = REAL
+    y_true_domain: ClassVar[Interval] = REAL
+    #: A description of y_pred, used in error messages ("a probability").
+    y_pred_meaning: ClassVar[str] = "a real prediction"
+    #: The last axis of y_pred holds classes (or tuple members): values drop it.
+    multiclass: ClassVar[bool] = False
+
+    def __init__(self, *, link: str | Link | None = None, nan_policy: str = "raise") -> None:
+        link_object = get_link(link)
+        if link_object.name not in self.links:
+            raise ValueError(
+                f"link for '{self.name}' must be one of {list(self.links)}; "
+                f"got {link_object.name!r}"
+            )
+        self.link: Link = link_object
+        self.nan_policy = check_choice(nan_policy, "nan_policy", ("raise", "propagate"),
+                                       owner=self.name)
+
+    # ----------------------------------------------------------------- metadata
+    @property
+    def properties(self) -> Properties:
+        """Declared facts for this instance (they depend on parameters and link)."""
+        return self._properties()
+
+    def _properties(self) -> Properties:
+        raise NotImplementedError
+
+    @property
+    def distribution(self) -> Distribution | None:
+        """The likelihood this loss is the negative log of, or None."""
+        return None
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters as keyword arguments that rebuild this loss."""
+        params: dict[str, Any] = {}
+        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
+            if parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
+                continue
+            value = getattr(self, name)
+            params[name] = value.name if isinstance(value, Link) else value
+        return params
+
+    def __repr__(self) -> str:
+        shown = []
+        signature = inspect.signature(type(self).__init__).parameters
+        for key, value in self.get_params().items():
+            default = signature[key].default
+            if key in ("link", "nan_policy") and value in (default, "identity"):
+                continue
+            shown.append(f"{key}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return _params_equal(self.get_params(), other.get_params())  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), repr(self)))
+
+    # --------------------------------------------------------------- public API
+    def __call__(
+        self,
+        y_pred: Any,
+        y_true: Any,
+        sample_weight: Any = None,
+        reduction: str = "mean",
+    ) -> Any:
+        """The loss, reduced by ``reduction`` (``"mean"``, ``"sum"`` or ``"none"``)."""
+        check_choice(reduction, "reduction", REDUCTIONS)
+        batch = self._prepare(y_pred, y_true, sample_weight)
+        values = self._values(batch)
+        return self._reduce(batch, values, reduction)
+
+    def elementwise(self, y_pred: Any, y_true: Any) -> Any:
+        """Per-sample losses: ``y_pred``'s shape, less the class axis for multiclass."""
+        return self(y_pred, y_true, reduction="none")
+
+    def gradient(self, y_pred: Any, y_true: Any, sample_weight: Any = None) -> Any:
+        """``w_i dL_i / dy_pred_i``, the shape of ``y_pred``."""
+        batch = self._prepare(y_pred, y_true, sample_weight)
+        return self._finish(batch, self._gradients(batch))
+
+    def hessian(self, y_pred: Any, y_true: Any, sample_weight: Any = None) -> Any:
+        """``w_i d^2 L_i / dy_pred_i^2`` (the diagonal for multiclass)."""
+        batch = self._prepare(y_pred, y_true, sample_weight)
+        return self._finish(batch, self._hessians(batch))
+
+    def loss_gradient(
+        self, y_pred: Any, y_true: Any, sample_weight: Any = None
+    ) -> tuple[Any, Any]:
+        """(weighted per-sample losses, gradient) in one pass over the inputs."""
+        batch = self._prepare(y_pred, y_true, sample_weight)
+        values = self._reduce(batch, self._values(batch), "none")
+        return values, self._finish(batch, self._gradients(batch))
+
+    def gradient_hessian(
+        self, y_pred: Any, y_true: Any, sample_weight: Any = None
+    ) -> tuple[Any, Any]:
+        """(gradient, Hessian diagonal) in one pass over the inputs."""
+        batch = self._prepare(y_pred, y_true, sample_weight)
+        gradient, hessian = self._gradients_hessians(batch)
+        return self._finish(batch, gradient), self._finish(batch, hessian)
+
+    def optimal_constant(
+        self, y_true: Any, sample_weight: Any = None, *, n_classes: int | None = None
+    ) -> Any:
+        r"""The constant prediction minimising ``sum_i w_i L(c, y_i)``, in ``y_pred`` space.
+
+        A scalar for 1-D targets, one value per column for ``(n, L)`` targets and a
+        ``(K,)`` vector for multiclass losses (``n_classes`` when ``y_true`` holds class
+        indices and the last class may be absent). Returned as an array of
+        ``y_true``'s library. Where the infimum is not attained (a Poisson mean of 0
+        with the log link) the limit ``-inf`` is returned.
+        """
+        xp = namespace(y_true)
+        target = as_array(y_true, "y_true")
+        if math.prod(target.shape) == 0:
+            raise ValueError(f"y_true for '{self.name}' is empty")
+        y = _array.to_numpy(target).astype(np.float64)
+        if not np.all(np.isfinite(y)):
+            bad = np.argwhere(~np.isfinite(y))[0]
+            raise ValueError(f"y_true for '{self.name}' must be finite; "
+                             f"got a non-finite value at index {tuple(int(i) for i in bad)}")
+        w = None
+        if sample_weight is not None:
+            w = _array.to_numpy(as_array(sample_weight, "sample_weight")).astype(np.float64)
+            if w.shape != y.shape[: w.ndim] or w.ndim == 0:
+                raise ValueError(f"sample_weight must have shape ({y.shape[0]},); "
+                                 f"got {w.shape}")
+            _check_weights_numpy(w)
+        constant = self._optimal_constant_numpy(y, w, n_classes)
+        dtype = target.dtype if _array.is_floating(target) else None
+        result = np.asarray(constant, dtype=np.float64)
+        if xp is np or not _array.is_array_api_obj(y_true):
+            return result if dtype is None else result.astype(dtype)
+        kwargs = {"device": _array.device(y_true)}
+        converted = xp.asarray(result, **kwargs)
+        return converted if dtype is None else xp.astype(converted, dtype)
+
+    # ------------------------------------------------------------ composition
+    def __add__(self, other: Any) -> Loss:
+        if not isinstance(other, Loss):
+            return NotImplemented
+        return SumLoss([(1.0, self), (1.0, other)])
+
+    def __mul__(self, factor: Any) -> Loss:
+        if isinstance(factor, Loss):
+            return NotImplemented
+        return SumLoss([(factor, self)])
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, divisor: Any) -> Loss:
+        value = check_real(divisor, "divisor", low=0.0, owner=self.name)
+        return SumLoss([(1.0 / value, self)])
+
+    # ------------------------------------------------------ subclass interface
+    def _elementwise(self, xp: Any, y_pred: Any, y_true: Any) -> Any:
+        raise NotImplementedError
+
+    def _gradient(self, xp: Any, y_pred: Any, y_true: Any) -> Any:
+        raise NotImplementedError
+
+    def _hessian(self, xp: Any, y_pred: Any, y_true: Any) -> Any:
+        raise NotImplementedError
+
+    def _gradient_hessian(self, xp: Any, y_pred: Any, y_true: Any) -> tuple[Any, Any]:
+        return self._gradient(xp, y_pred, y_true), self._hessian(xp, y_pred, y_true)
+
+    def _prepare_target(self, xp: Any, y_true: Any, y_pred: Any) -> Any:
+        """Check ``y_true``'s shape and convert it; elementwise losses: same shape."""
+        if tuple(y_true.shape) != tuple(y_pred.shape):
+            raise ValueError(
+                f"y_true has shape {tuple(y_true.shape)} but y_pred has shape "
+                f"{tuple(y_pred.shape)}; for '{self.name}' they must be equal "
+                "(no broadcasting: an (n, 1) against (n,) mix-up would otherwise "
+                "silently compare every pair)"
+            )
+        return xp.astype(y_true, y_pred.dtype)
+
+    def _check_target(self, xp: Any, y_true: Any) -> None:
+        """Check the values of a prepared ``y_true`` (finite already checked)."""
+        fail_where(
+            xp,
+            self.y_true_domain.outside(xp, y_true),
+            f"y_true for '{self.name}' must be in {self.y_true_domain}",
+        )
+
+    def _check_prediction(self, xp: Any, y_pred: Any) -> None:
+        """Check the values of ``y_pred`` (finite already checked)."""
+        if self.link.name == "identity":
+            fail_where(
+                xp,
+                self.y_pred_domain.outside(xp, y_pred),
+                f"y_pred for '{self.name}' must be in {self.y_pred_domain} "
+                f"({self.y_pred_meaning})" + self._link_hint(),
+            )
+
+    def _link_hint(self) -> str:
+        others = [name for name in self.links if name != "identity"]
+        if not others:
+            return ""
+        return f"; pass link={others[0]!r} to give raw scores instead"
+
+    def _normalizer(self, xp: Any, y_true: Any) -> Any:
+        """Per-sample weights of the mean's denominator (None: all ones)."""
+        return None
+
+    def _optimal_constant(self, y: np.ndarray, w: np.ndarray | None) -> Any:
+        """Natural-space argmin for one column of targets (NumPy, float64)."""
+        return self._numeric_optimal_constant(y, w)
+
+    # --------------------------------------------------------------- internals
+    def _prepare(self, y_pred: Any, y_true: Any, sample_weight: Any) -> _Batch:
+        if y_pred is None:
+            raise TypeError(f"y_pred for '{self.name}' is required; got None")
+        if y_true is None and not self._target_optional():
+            raise TypeError(f"y_true for '{self.name}' is required; got None")
+        pred = as_array(y_pred, "y_pred")
+        xp = namespace(pred)
+        compute, out_dtype = _array.compute_dtype(xp, pred)
+        if pred.dtype != compute:
+            pred = xp.astype(pred, compute)
+        if pred.ndim == 0:
+            raise ValueError(f"y_pred for '{self.name}' must have at least one dimension "
+                             "(one entry per sample); got a scalar")
+        if _is_empty(pred):
+            raise ValueError(f"y_pred for '{self.name}' is empty: shape {tuple(pred.shape)}")
+        if self.multiclass and pred.shape[-1] < 2:
+            raise ValueError(f"y_pred for '{self.name}' must have at least 2 classes on its "
+                             f"last axis; got shape {tuple(pred.shape)}")
+        raw_target = None
+        if y_true is not None:
+            raw_target = as_array(y_true, "y_true", xp=xp, like=pred)
+        inspectable = can_inspect(pred, raw_target)
+        if inspectable and self.nan_policy == "raise":
+            fail_where(xp, ~xp.isfinite(pred), f"y_pred for '{self.name}' must be finite "
+                       "(nan_policy='raise')")
+            if raw_target is not None and _array.is_floating(raw_target):
+                fail_where(xp, ~xp.isfinite(raw_target),
+                           f"y_true for '{self.name}' must be finite (nan_policy='raise')")
+        target = None
+        if raw_target is not None:
+            target = self._prepare_target(xp, raw_target, pred)
+        if inspectable:
+            self._check_prediction(xp, pred)
+            if target is not None:
+                self._check_target(xp, target)
+        weight = None
+        if sample_weight is not None:
+            weight = self._prepare_weight(xp, sample_weight, pred)
+        return _Batch(xp, pred, target, weight, out_dtype)
+
+    def _target_optional(self) -> bool:
+        return False
+
+    def _values_shape(self, pred: Any) -> tuple[int, ...]:
+        shape = tuple(pred.shape)
+        return shape[:-1] if self.multiclass else shape
+
+    def _prepare_weight(self, xp: Any, sample_weight: Any, pred: Any) -> Any:
+        weight = as_array(sample_weight, "sample_weight", xp=xp, like=pred)
+        shape = self._values_shape(pred)
+        if weight.ndim == 0 or weight.ndim > len(shape) or tuple(weight.shape) != shape[: weight.ndim]:
+            raise ValueError(
+                f"sample_weight must have shape {shape[:1]} (one weight per sample) or "
+                f"{shape}; got {tuple(weight.shape)}"
+            )
+        weight = xp.astype(weight, pred.dtype)
+        if can_inspect(weight):
+            fail_where(xp, ~xp.isfinite(weight), "sample_weight must be finite")
+            fail_where(xp, weight < 0, "sample_weight must be >= 0")
+        return weight
+
+    def _values(self, batch: _Batch) -> Any:
+        xp, pred, target = batch.xp, batch.y_pred, batch.y_true
+        if self.link.name in self.fused_links:
+            return self._elementwise(xp, pred, target)
+        return self._elementwise(xp, self.link.inverse(pred), target)
+
+    def _gradients(self, batch: _Batch) -> Any:
+        xp, pred, target = batch.xp, batch.y_pred, batch.y_true
+        if self.link.name in self.fused_links:
+            return self._gradient(xp, pred, target)
+        mu = self.link.inverse(pred)
+        return self._gradient(xp, mu, target) * self.link.inverse_derivative(pred)
+
+    def _hessians(self, batch: _Batch) -> Any:
+        return self._gradients_hessians(batch)[1]
+
+    def _gradients_hessians(self, batch: _Batch) -> tuple[Any, Any]:
+        xp, pred, target = batch.xp, batch.y_pred, batch.y_true
+        if self.link.name in self.fused_links:
+            return self._gradient_hessian(xp, pred, target)
+        mu = self.link.inverse(pred)
+        d1 = self.link.inverse_derivative(pred)
+        d2 = self.link.inverse_second_derivative(pred)
+        g, h = self._gradient_hessian(xp, mu, target)
+        return g * d1, h * d1 * d1 + g * d2
+
+    def _broadcast_weight(self, xp: Any, weight: Any, like: Any) -> Any:
+        extra = like.ndim - weight.ndim
+        return xp.reshape(weight, tuple(weight.shape) + (1,) * extra) if extra else weight
+
+    def _finish(self, batch: _Batch, array: Any) -> Any:
+        xp = batch.xp
+        if batch.weight is not None:
+            array = array * self._broadcast_weight(xp, batch.weight, array)
+        if array.dtype != batch.out_dtype:
+            array = xp.astype(array, batch.out_dtype)
+        return array
+
+    def _reduce(self, batch: _Batch, values: Any, reduction: str) -> Any:
+        xp = batch.xp
+        if reduction == "none":
+            return self._finish(batch, values)
+        weight = batch.weight
+        if weight is not None:
+            weight = self._broadcast_weight(xp, weight, values)
+            values = values * weight
+        total = xp.sum(values)
+        if reduction == "sum":
+            return _cast(xp, total, batch.out_dtype)
+        normalizer = self._normalizer(xp, batch.y_true)
+        if normalizer is None and weight is None:
+            count = math.prod(values.shape) if not _has_unknown(values.shape) else None
+            denominator = count if count is not None else xp.sum(xp.ones_like(values))
+        else:
+            ones = xp.ones_like(values)
+            norm = ones if normalizer is None else normalizer * ones
+            denominator = xp.sum(norm * weight) if weight is not None else xp.sum(norm)
+            if can_inspect(denominator) and not bool(denominator > 0):
+                raise ValueError(
+                    f"the weighted mean of '{self.name}' is undefined: the weights of the "
+                    "samples sum to zero (all sample_weight 0, or every target ignored)"
+                )
+        return _cast(xp, total / denominator, batch.out_dtype)
+
+    def _optimal_constant_numpy(
+        self, y: np.ndarray, w: np.ndarray | None, n_classes: int | None
+    ) -> Any:
+        mu = self._natural_optimum_numpy(y, w, n_classes)
+        with np.errstate(divide="ignore"):
+            return _to_link_space(self.link, np.asarray(mu, dtype=np.float64))
+
+    def _natural_optimum_numpy(
+        self, y: np.ndarray, w: np.ndarray | None, n_classes: int | None
+    ) -> Any:
+        xp = namespace(y)
+        self._check_target(xp, self._prepare_target(xp, y, np.zeros(y.shape)))
+        if y.ndim == 1:
+            return self._optimal_constant(y, w)
+        columns = y.reshape(y.shape[0], -1)
+        out = [self._optimal_constant(columns[:, j], w) for j in range(columns.shape[1])]
+        return np.asarray(out).reshape(y.shape[1:])
+
+    def _numeric_optimal_constant(self, y: np.ndarray, w: np.ndarray | None) -> float:
+        """Minimise the weighted mean over a constant by bounded Brent search.
+
+        The search interval is the range of the targets, mapped into the natural
+        domain; for a convex loss whose minimiser lies inside it this is the argmin.
+        """
+        from scipy.optimize import minimize_scalar
+
+        low, high = _search_interval(self.y_pred_domain, y)
+        if low == high:
+            return low
+        identity = _natural_space_twin(self)
+
+        def objective(c: float) -> float:
+            return float(identity(np.full(y.shape, c), y, sample_weight=w))
+
+        span = high - low
+        result = minimize_scalar(objective, bounds=(low, high), method="bounded",
+                                 options={"xatol": 1e-12 * max(1.0, span)})
+        return float(result.x)
+
+
+def _natural_space_twin(loss: Loss) -> Loss:
+    """The same loss taking natural-space predictions (identity link)."""
+    if loss.link.name == "identity":
+        return loss
+    params = loss.get_params()
+    params["link"] = None
+    return type(loss)(**params)
+
+
+def _search_interval(domain: Interval, y: np.ndarray) -> tuple[float, float]:
+    low, high = float(np.min(y)), float(np.max(y))
+    tiny = 1e-12
+    if domain.low > -math.inf:
+        low = max(low, domain.low + (0.0 if domain.low_inclusive else tiny))
+    if domain.high < math.inf:
+        high = min(high, domain.high - (0.0 if domain.high_inclusive else tiny))
+    return low, max(low, high)
+
+
+def _to_link_space(link: Link, mu: np.ndarray) -> np.ndarray:
+    if link.name == "identity":
+        return mu
+    if link.name == "softmax":
+        return np.log(mu)
+    return np.asarray(link.link(mu))
+
+
+def _check_weights_numpy(w: np.ndarray) -> None:
+    if not np.all(np.isfinite(w)):
+        raise ValueError("sample_weight must be finite")
+    if np.any(w < 0):
+        first = int(np.argwhere(w < 0)[0][0])
+        raise ValueError(f"sample_weight must be >= 0; got a negative value at index {first}")
+    if not np.sum(w) > 0:
+        raise ValueError("sample_weight must not sum to zero")
+
+
+def _is_empty(array: Any) -> bool:
+    return any(s == 0 for s in array.shape if s is not None and not _is_nan(s))
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _has_unknown(shape: tuple[Any, ...]) -> bool:
+    return any(s is None or _is_nan(s) for s in shape)
+
+
+def _cast(xp: Any, value: Any, dtype: Any) -> Any:
+    return value if value.dtype == dtype else xp.astype(value, dtype)
+
+
+def _params_equal(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    if a.keys() != b.keys():
+        return False
+    for key in a:
+        left, right = a[key], b[key]
+        if isinstance(left, np.ndarray) or isinstance(right, np.ndarray):
+            if not np.array_equal(np.asarray(left), np.asarray(right)):
+                return False
+        elif left != right:
+            return False
+    return True
+
+
+# --------------------------------------------------------------- composition
+_HESSIAN_ORDER = {"exact": 0, "diagonal": 1, "surrogate": 2}
+
+
+class SumLoss(Loss):
+    r"""A positive combination ``sum_k c_k L_k`` of losses that share their input space.
+
+    Its mean is ``sum_k c_k mean_k`` (each component keeps its own normaliser); its
+    per-sample values, gradient and Hessian are the same combinations. Built by
+    ``a * loss`` and ``loss1 + loss2``.
+    """
+
+    name = "sum"
+
+    def __init__(self, terms: list[tuple[float, Loss]]) -> None:
+        flat: list[tuple[float, Loss]] = []
+        for factor, loss in terms:
+            coefficient = check_real(factor, "factor", low=0.0, high=math.inf,
+                                     owner=getattr(loss, "name", "loss"))
+            if isinstance(loss, SumLoss):
+                flat.extend((coefficient * c, inner) for c, inner in loss.terms)
+            else:
+                flat.append((coefficient, loss))
+        first = flat[0][1]
+        for _, loss in flat[1:]:
+            if loss.link.name != first.link.name or loss.multiclass != first.multiclass:
+                raise ValueError(
+                    f"cannot combine '{first.name}' (link={first.link.name!r}) with "
+                    f"'{loss.name}' (link={loss.link.name!r}): the terms of a sum must "
+                    "take the same kind of y_pred"
+                )
+        self.terms = flat
+        self.link = first.link
+        self.nan_policy = first.nan_policy
+        self.multiclass = first.multiclass  # type: ignore[misc]
+        self.y_pred_domain = first.y_pred_domain  # type: ignore[misc]
+
+    def get_params(self) -> dict[str, Any]:
+        return {"terms": list(self.terms)}
+
+    def __repr__(self) -> str:
+        parts = [repr(loss) if c == 1.0 else f"{c:g} * {loss!r}" for c, loss in self.terms]
+        return " + ".join(parts)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SumLoss):
+            return NotImplemented
+        return self.terms == other.terms
+
+    def __hash__(self) -> int:
+        return hash(repr(self))
+
+    def _properties(self) -> Properties:
+        props = [loss.properties for _, loss in self.terms]
+        lipschitz = None
+        if all(p.lipschitz is not None for p in props):
+            lipschitz = sum(c * p.lipschitz for (c, _), p in zip(self.terms, props))  # type: ignore[operator]
+        robust_values = [p.robust for p in props]
+        robust = None if any(r is None for r in robust_values) else all(robust_values)
+        return Properties(
+            convex=all(p.convex for p in props),
+            smoothness=min(p.smoothness for p in props),
+            lipschitz=lipschitz,
+            bounded_gradient=all(p.bounded_gradient for p in props),
+            robust=robust,
+            hessian=max((p.hessian for p in props), key=_HESSIAN_ORDER.__getitem__),
+            statistic="minimiser of the combination",
+        )
+
+    def _combine(self, parts: list[Any]) -> Any:
+        total = None
+        for (c, _), part in zip(self.terms, parts):
+            term = part if c == 1.0 else c * part
+            total = term if total is None else total + term
+        return total
+
+    def __call__(self, y_pred: Any, y_true: Any, sample_weight: Any = None,
+                 reduction: str = "mean") -> Any:
+        check_choice(reduction, "reduction", REDUCTIONS)
+        return self._combine([loss(y_pred, y_true, sample_weight, reduction)
+                              for _, loss in self.terms])
+
+    def gradient(self, y_pred: Any, y_true: Any, sample_weight: Any = None) -> Any:
+        return self._combine([loss.gradient(y_pred, y_true, sample_weight)
+                              for _, loss in self.terms])
+
+    def hessian(self, y_pred: Any, y_true: Any, sample_weight: Any = None) -> Any:
+        return self._combine([loss.hessian(y_pred, y_true, sample_weight)
+                              for _, loss in self.terms])
+
+    def loss_gradient(self, y_pred: Any, y_true: Any, sample_weight: Any = None
+                      ) -> tuple[Any, Any]:
+        pairs = [loss.loss_gradient(y_pred, y_true, sample_weight) for _, loss in self.terms]
+        return self._combine([p[0] for p in pairs]), self._combine([p[1] for p in pairs])
+
+    def gradient_hessian(self, y_pred: Any, y_true: Any, sample_weight: Any = None
+                         ) -> tuple[Any, Any]:
+        pairs = [loss.gradient_hessian(y_pred, y_true, sample_weight) for _, loss in self.terms]
+        return self._combine([p[0] for p in pairs]), self._combine([p[1] for p in pairs])
+
+    def _optimal_constant_numpy(self, y: np.ndarray, w: np.ndarray | None,
+                                n_classes: int | None) -> Any:
+        from scipy.optimize import minimize, minimize_scalar
+
+        starts = [np.asarray(loss._optimal_constant_numpy(y, w, n_classes), dtype=float)
+                  for _, loss in self.terms]
+        finite = [s for s in starts if np.all(np.isfinite(s))]
+        if self.multiclass or y.ndim > 1:
+            start = np.mean(finite, axis=0) if finite else np.zeros_like(starts[0])
+            shape = start.shape
+
+            def fun(c: np.ndarray) -> tuple[float, np.ndarray]:
+                pred = np.broadcast_to(c.reshape(shape), _pred_shape(self, y, shape)).copy()
+                value = float(self(pred, y, sample_weight=w))
+                grad = self.gradient(pred, y, sample_weight=w)
+                scale = float(np.sum(w)) if w is not None else y.shape[0]
+                return value, np.sum(grad, axis=0).ravel() / scale
+
+            result = minimize(fun, start.ravel(), jac=True, method="L-BFGS-B",
+                              options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 1000})
+            return result.x.reshape(shape)
+        low, high = float(np.min(finite)), float(np.max(finite))
+        if low == high:
+            return low
+
+        def objective(c: float) -> float:
+            return float(self(np.full(y.shape, c), y, sample_weight=w))
+
+        # For convex terms the minimiser of the sum lies between the terms' minimisers.
+        result = minimize_scalar(objective, bounds=(low, high), method="bounded",
+                                 options={"xatol": 1e-12 * max(1.0, high - low)})
+        return float(result.x)
+
+
+def _pred_shape(loss: Loss, y: np.ndarray, constant_shape: tuple[int, ...]) -> tuple[int, ...]:
+    return (y.shape[0], *constant_shape)

@@ -1,0 +1,6 @@
+"""Loss families. Importing this package registers every built-in loss."""
+
+from losskit.losses.regression import *  # noqa: F403
+from losskit.losses.regression import __all__ as _regression
+
+__all__ = [*_regression]

@@ -1,0 +1,73 @@
+"""The registry of losses: canonical names, aliases, ``get`` and ``list_losses``."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Callable, TypeVar
+
+from losskit.core import Loss
+
+__all__ = ["get", "list_losses", "loss_class", "register"]
+
+_LOSSES: dict[str, type[Loss]] = {}
+_ALIASES: dict[str, str] = {}
+
+L = TypeVar("L", bound=type[Loss])
+
+
+def register(name: str, *, aliases: tuple[str, ...] = ()) -> Callable[[L], L]:
+    """Class decorator: enrol a loss under ``name`` (snake_case) and its aliases."""
+
+    def decorate(cls: L) -> L:
+        for key in (name, *aliases):
+            if key in _LOSSES or key in _ALIASES:
+                raise ValueError(f"a loss named {key!r} is already registered")
+        cls.name = name
+        cls.aliases = tuple(aliases)
+        _LOSSES[name] = cls
+        for alias in aliases:
+            _ALIASES[alias] = name
+        return cls
+
+    return decorate
+
+
+def canonical_name(name: str) -> str:
+    key = name.strip().lower().replace("-", "_")
+    key = _ALIASES.get(key, key)
+    if key not in _LOSSES:
+        known = sorted([*_LOSSES, *_ALIASES])
+        close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(f"unknown loss {name!r}{hint} (lk.list_losses() lists them all)")
+    return key
+
+
+def loss_class(name: str) -> type[Loss]:
+    """The class registered under ``name`` or one of its aliases."""
+    return _LOSSES[canonical_name(name)]
+
+
+def get(loss: str | Loss, **params: Any) -> Loss:
+    """A loss from its name or alias, with hyperparameters: ``get("huber", delta=2.0)``.
+
+    A ``Loss`` instance is returned as is (``params`` must then be empty).
+    """
+    if isinstance(loss, Loss):
+        if params:
+            raise TypeError("parameters cannot be given with a Loss instance; "
+                            f"got {sorted(params)} for {loss!r}")
+        return loss
+    if not isinstance(loss, str):
+        raise TypeError(f"loss must be a name or a Loss; got {type(loss).__name__}")
+    return loss_class(loss)(**params)
+
+
+def list_losses() -> list[str]:
+    """Canonical names of every registered loss, sorted."""
+    return sorted(_LOSSES)
+
+
+def aliases() -> dict[str, str]:
+    """Alias -> canonical name."""
+    return dict(sorted(_ALIASES.items()))
