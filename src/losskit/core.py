@@ -277,6 +277,35 @@ class Loss:
         converted = xp.asarray(result, **kwargs)
         return converted if dtype is None else xp.astype(converted, dtype)
 
+    def example(self, n: int = 8, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Valid random ``(y_pred, y_true)`` NumPy float64 inputs for this loss.
+
+        Drawn from the loss's domains (real targets, counts, positive values, binary
+        labels ...), for tests, plots and the workbench. Multiclass losses override it.
+        """
+        rng = np.random.default_rng(seed)
+        domain = self.y_true_domain
+        if domain.low == 0.0 and domain.high == 1.0:
+            y = rng.integers(0, 2, size=n).astype(np.float64)
+        elif domain.low == 0.0 and domain.low_inclusive:
+            y = rng.poisson(3.0, size=n).astype(np.float64)
+        elif domain.low == 0.0:
+            y = rng.gamma(2.0, 1.5, size=n)
+        else:
+            y = rng.normal(0.0, 2.0, size=n)
+        pred_domain = self.y_pred_domain
+        if pred_domain.low == 0.0 and pred_domain.high == 1.0:
+            mu = rng.uniform(0.05, 0.95, size=n)
+        elif pred_domain.low == 0.0:
+            mu = rng.uniform(0.5, 5.0, size=n)
+        else:
+            mu = y + rng.normal(0.0, 1.0, size=n)
+        if self.link.name == "identity":
+            return mu, y
+        if self.link.name == "log" and pred_domain.low != 0.0:
+            mu = rng.uniform(0.5, 5.0, size=n)
+        return np.asarray(self.link.link(mu), dtype=np.float64), y
+
     # ------------------------------------------------------------ composition
     def __add__(self, other: Any) -> Loss:
         if not isinstance(other, Loss):
