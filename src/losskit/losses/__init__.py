@@ -1,6 +1,8 @@
 """Loss families. Importing this package registers every built-in loss."""
 
+from losskit.losses.classification import *  # noqa: F403
+from losskit.losses.classification import __all__ as _classification
 from losskit.losses.regression import *  # noqa: F403
 from losskit.losses.regression import __all__ as _regression
 
-__all__ = [*_regression]
+__all__ = [*_regression, *_classification]
