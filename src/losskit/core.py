@@ -116,6 +116,7 @@ class _Batch(NamedTuple):
     y_true: Any
     weight: Any  # None or an array broadcastable to the per-sample values
     out_dtype: Any
+    nan_samples: Any = None  # nan_policy="propagate": samples whose outputs are NaN
 
 
 class Loss:
@@ -252,8 +253,13 @@ class Loss:
         ``y_true``'s library. Where the infimum is not attained (a Poisson mean of 0
         with the log link) the limit ``-inf`` is returned.
         """
+        if y_true is None:
+            raise TypeError(f"y_true for '{self.name}' is required; got None")
         xp = namespace(y_true)
         target = as_array(y_true, "y_true")
+        if target.ndim == 0:
+            raise ValueError(f"y_true for '{self.name}' must have at least one dimension "
+                             "(one entry per sample); got a scalar")
         if math.prod(target.shape) == 0:
             raise ValueError(f"y_true for '{self.name}' is empty")
         y = _array.to_numpy(target).astype(np.float64)
@@ -411,14 +417,35 @@ class Loss:
         target = None
         if raw_target is not None:
             target = self._prepare_target(xp, raw_target, pred)
+        propagate = self.nan_policy == "propagate"
         if inspectable:
-            self._check_prediction(xp, pred)
+            # With nan_policy="propagate" a NaN is not a domain error: it flows through.
+            self._check_prediction(
+                xp, _nan_to_valid(xp, pred, self.y_pred_domain) if propagate else pred)
             if target is not None:
-                self._check_target(xp, target)
+                self._check_target(
+                    xp, _nan_to_valid(xp, target, self.y_true_domain) if propagate else target)
         weight = None
         if sample_weight is not None:
             weight = self._prepare_weight(xp, sample_weight, pred)
-        return _Batch(xp, pred, target, weight, out_dtype)
+        nan_samples = self._nan_samples(xp, pred, raw_target) if propagate else None
+        return _Batch(xp, pred, target, weight, out_dtype, nan_samples)
+
+    def _nan_samples(self, xp: Any, pred: Any, raw_target: Any) -> Any:
+        """Per-sample mask of NaN inputs: their values, gradients and Hessians are NaN.
+
+        Formulas built from ``where``/``clip``/``maximum`` can turn a NaN into a number
+        (a hinge's ``max(0, 1 - y p)``); this mask makes ``propagate`` mean what it says.
+        """
+        mask = xp.isnan(pred)
+        if self.multiclass:
+            mask = xp.any(mask, axis=-1)
+        if raw_target is not None and _array.is_floating(raw_target):
+            target_mask = xp.isnan(raw_target)
+            if target_mask.ndim > mask.ndim:
+                target_mask = xp.any(target_mask, axis=-1)
+            mask = mask | target_mask
+        return mask
 
     def _target_optional(self) -> bool:
         return False
@@ -430,10 +457,12 @@ class Loss:
     def _prepare_weight(self, xp: Any, sample_weight: Any, pred: Any) -> Any:
         weight = as_array(sample_weight, "sample_weight", xp=xp, like=pred)
         shape = self._values_shape(pred)
-        if weight.ndim == 0 or weight.ndim > len(shape) or tuple(weight.shape) != shape[: weight.ndim]:
+        ndim = weight.ndim
+        if ndim == 0 or ndim > len(shape) or tuple(weight.shape) != shape[:ndim]:
+            also = f" or {shape}" if len(shape) > 1 else ""
             raise ValueError(
-                f"sample_weight must have shape {shape[:1]} (one weight per sample) or "
-                f"{shape}; got {tuple(weight.shape)}"
+                f"sample_weight must have shape {shape[:1]} (one weight per sample){also}; "
+                f"got {tuple(weight.shape)}"
             )
         weight = xp.astype(weight, pred.dtype)
         if can_inspect(weight):
@@ -471,8 +500,16 @@ class Loss:
         extra = like.ndim - weight.ndim
         return xp.reshape(weight, tuple(weight.shape) + (1,) * extra) if extra else weight
 
+    def _propagate_nan(self, batch: _Batch, array: Any) -> Any:
+        if batch.nan_samples is None:
+            return array
+        xp = batch.xp
+        mask = self._broadcast_weight(xp, batch.nan_samples, array)
+        return xp.where(mask, xp.full_like(array, math.nan), array)
+
     def _finish(self, batch: _Batch, array: Any) -> Any:
         xp = batch.xp
+        array = self._propagate_nan(batch, array)
         if batch.weight is not None:
             array = array * self._broadcast_weight(xp, batch.weight, array)
         if array.dtype != batch.out_dtype:
@@ -483,6 +520,7 @@ class Loss:
         xp = batch.xp
         if reduction == "none":
             return self._finish(batch, values)
+        values = self._propagate_nan(batch, values)
         weight = batch.weight
         if weight is not None:
             weight = self._broadcast_weight(xp, weight, values)
@@ -509,6 +547,9 @@ class Loss:
         self, y: np.ndarray, w: np.ndarray | None, n_classes: int | None
     ) -> Any:
         mu = self._natural_optimum_numpy(y, w, n_classes)
+        if self.link.name == "log":
+            # exp(z) > 0: a natural optimum <= 0 (real targets) is approached as z -> -inf.
+            mu = np.maximum(mu, 0.0)
         with np.errstate(divide="ignore"):
             return _to_link_space(self.link, np.asarray(mu, dtype=np.float64))
 
@@ -570,6 +611,39 @@ def _to_link_space(link: Link, mu: np.ndarray) -> np.ndarray:
     if link.name == "softmax":
         return np.log(mu)
     return np.asarray(link.link(mu))
+
+
+def _nan_to_valid(xp: Any, array: Any, domain: Interval) -> Any:
+    """``array`` with each NaN replaced by a valid value, for the value checks only.
+
+    Under ``nan_policy="propagate"`` the checks then judge the other values alone,
+    with exact counts and indices. The stand-in is the largest value already present
+    inside ``domain`` (so checks on the set of values, such as labels that must not mix
+    0 and -1, still pass), else a point of ``domain``. A prepared target that is not a
+    floating array (a multiclass loss's own structure) is returned as it is.
+    """
+    if not _array.is_array_api_obj(array) or not _array.is_floating(array):
+        return array
+    nan = xp.isnan(array)
+    if not bool(xp.any(nan)):
+        return array
+    usable = ~domain.outside(xp, array)
+    if bool(xp.any(usable)):
+        fill = xp.max(xp.where(usable, array, xp.full_like(array, -math.inf)))
+    else:
+        fill = xp.asarray(_inside_point(domain), dtype=array.dtype, device=_array.device(array))
+    return xp.where(nan, fill, array)
+
+
+def _inside_point(domain: Interval) -> float:
+    low, high = domain.low, domain.high
+    if math.isinf(low) and math.isinf(high):
+        return 0.0
+    if math.isinf(high):
+        return low + 1.0
+    if math.isinf(low):
+        return high - 1.0
+    return 0.5 * (low + high)
 
 
 def _check_weights_numpy(w: np.ndarray) -> None:
@@ -711,38 +785,93 @@ class SumLoss(Loss):
         pairs = [loss.gradient_hessian(y_pred, y_true, sample_weight) for _, loss in self.terms]
         return self._combine([p[0] for p in pairs]), self._combine([p[1] for p in pairs])
 
+    def _mean_gradient_numpy(self, pred: np.ndarray, y: np.ndarray,
+                             w: np.ndarray | None) -> np.ndarray:
+        """``d mean / d pred`` entrywise: each term's gradient over its own denominator.
+
+        A term's mean divides by ``D = sum_i w_i c_i`` (its normaliser ``c``: class
+        weights, ignored entries), so the terms' gradients cannot share one scale. The
+        term's mean of ones is ``sum_i w_i / D``, which gives ``D`` without dividing by a
+        loss value that may be 0.
+        """
+        total = np.zeros(pred.shape)
+        for coefficient, loss in self.terms:
+            batch = loss._prepare(pred, y, w)
+            ones = np.ones(loss._values_shape(batch.y_pred))
+            weights = ones if w is None else ones * loss._broadcast_weight(np, batch.weight, ones)
+            denominator = float(np.sum(weights)) / float(loss._reduce(batch, ones, "mean"))
+            total += coefficient * np.asarray(loss.gradient(pred, y, w)) / denominator
+        return total
+
     def _optimal_constant_numpy(self, y: np.ndarray, w: np.ndarray | None,
                                 n_classes: int | None) -> Any:
-        from scipy.optimize import minimize, minimize_scalar
+        from scipy.optimize import brentq, minimize
 
         starts = [np.asarray(loss._optimal_constant_numpy(y, w, n_classes), dtype=float)
                   for _, loss in self.terms]
         finite = [s for s in starts if np.all(np.isfinite(s))]
+        if not finite and not self.multiclass:
+            # Every term's infimum is at the edge (log link, natural optimum <= 0), so
+            # the sum's is too (each term is nondecreasing towards it).
+            return starts[0]
         if self.multiclass or y.ndim > 1:
             start = np.mean(finite, axis=0) if finite else np.zeros_like(starts[0])
             shape = start.shape
+            # Probability vectors are searched through softmax, to stay on the simplex.
+            simplex = (self.multiclass and self.link.name == "identity"
+                       and self.y_pred_domain.low == 0.0 and self.y_pred_domain.high == 1.0)
 
-            def fun(c: np.ndarray) -> tuple[float, np.ndarray]:
-                pred = np.broadcast_to(c.reshape(shape), _pred_shape(self, y, shape)).copy()
+            def constant(theta: np.ndarray) -> np.ndarray:
+                c = theta.reshape(shape)
+                if not simplex:
+                    return c
+                e = np.exp(c - np.max(c))
+                return e / np.sum(e)
+
+            def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+                c = constant(theta)
+                pred = np.broadcast_to(c, _pred_shape(self, y, shape)).copy()
                 value = float(self(pred, y, sample_weight=w))
-                grad = self.gradient(pred, y, sample_weight=w)
-                scale = float(np.sum(w)) if w is not None else y.shape[0]
-                return value, np.sum(grad, axis=0).ravel() / scale
+                grad = np.sum(self._mean_gradient_numpy(pred, y, w), axis=0)
+                if simplex:  # chain rule through softmax: c * (g - <c, g>)
+                    grad = c * (grad - np.sum(c * grad))
+                return value, grad.ravel()
 
-            result = minimize(fun, start.ravel(), jac=True, method="L-BFGS-B",
+            theta0 = np.log(start) if simplex else start
+            result = minimize(fun, theta0.ravel(), jac=True, method="L-BFGS-B",
                               options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 1000})
-            return result.x.reshape(shape)
+            return constant(result.x)
         low, high = float(np.min(finite)), float(np.max(finite))
+
+        def slope(c: float) -> float:
+            return float(np.sum(self._mean_gradient_numpy(np.full(y.shape, c), y, w)))
+
+        # A term whose infimum is at -inf or +inf (log link, one class absent) leaves
+        # that side open: widen it until the slope turns, or return the limit.
+        for side, direction in ((-math.inf, -1.0), (math.inf, 1.0)):
+            if any(np.any(start == side) for start in starts):
+                step = 1.0
+                while direction * slope(low if direction < 0 else high) < 0:
+                    if direction < 0:
+                        low -= step
+                    else:
+                        high += step
+                    step *= 2.0
+                    if step > 2048.0:  # beyond exp(+-1e3): the limit itself
+                        return side
         if low == high:
             return low
-
-        def objective(c: float) -> float:
-            return float(self(np.full(y.shape, c), y, sample_weight=w))
-
-        # For convex terms the minimiser of the sum lies between the terms' minimisers.
-        result = minimize_scalar(objective, bounds=(low, high), method="bounded",
-                                 options={"xatol": 1e-12 * max(1.0, high - low)})
-        return float(result.x)
+        # For convex terms the minimiser of the sum lies between the terms' minimisers,
+        # where the slope of the mean changes sign. brentq finds that point to machine
+        # precision; a bounded Brent minimiser stops at sqrt(eps) relative, which at a
+        # kink (a sum of pinball losses) leaves the objective visibly above its minimum.
+        if slope(low) >= 0:
+            return low
+        if slope(high) <= 0:
+            return high
+        eps = float(np.finfo(np.float64).eps)
+        return float(brentq(slope, low, high, xtol=4 * eps * max(abs(low), abs(high), 1.0),
+                            rtol=4 * eps, maxiter=500))
 
 
 def _pred_shape(loss: Loss, y: np.ndarray, constant_shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -167,9 +167,10 @@ class LogitLink(Link):
         return numerics.expit(eta) * numerics.expit(-eta)
 
     def inverse_second_derivative(self, eta: Any) -> Any:
+        # p q (q - p) with q - p = 1 - 2p = -tanh(eta / 2): no cancellation near eta = 0.
         p = numerics.expit(eta)
         q = numerics.expit(-eta)
-        return p * q * (q - p)
+        return -(p * q) * namespace(eta).tanh(0.5 * eta)
 
 
 class SoftmaxLink(Link):
@@ -177,6 +178,8 @@ class SoftmaxLink(Link):
 
     The inverse is not elementwise: ``inverse_derivative`` returns the diagonal of its
     Jacobian, ``p * (1 - p)``; ``inverse_jacobian`` the full ``(..., K, K)`` matrix.
+    ``1 - p`` is computed as ``-expm1(log_softmax(eta))``, which keeps its relative
+    accuracy where ``p`` rounds to a number next to 1 (``eta = [30, 0]``).
     """
 
     name = "softmax"
@@ -194,21 +197,28 @@ class SoftmaxLink(Link):
     def derivative(self, mu: Any) -> Any:
         return 1.0 / mu
 
+    def _p_and_complement(self, eta: Any) -> tuple[Any, Any]:
+        """``(p, 1 - p)``, each with full relative accuracy."""
+        xp = namespace(eta)
+        return self.inverse(eta), -xp.expm1(numerics.log_softmax(eta, axis=-1, xp=xp))
+
     def inverse_derivative(self, eta: Any) -> Any:
-        p = self.inverse(eta)
-        return p * (1.0 - p)
+        p, q = self._p_and_complement(eta)
+        return p * q
 
     def inverse_second_derivative(self, eta: Any) -> Any:
-        p = self.inverse(eta)
-        return p * (1.0 - p) * (1.0 - 2.0 * p)
+        p, q = self._p_and_complement(eta)
+        return p * q * (q - p)
 
     def inverse_jacobian(self, eta: Any) -> Any:
         """``d p_i / d eta_j = p_i (delta_ij - p_j)``, shape ``(..., K, K)``."""
         xp = namespace(eta)
-        p = self.inverse(eta)
+        p, q = self._p_and_complement(eta)
         k = p.shape[-1]
         eye = xp.eye(k, dtype=p.dtype)
-        return p[..., :, None] * (eye - p[..., None, :])
+        # The diagonal p_i (1 - p_i) from the accurate complement; off it -p_i p_j.
+        off_diagonal = -(p[..., :, None] * p[..., None, :])
+        return eye * (p * q)[..., None, :] + (1.0 - eye) * off_diagonal
 
 
 _LINKS: dict[str, type[Link]] = {

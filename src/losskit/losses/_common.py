@@ -74,7 +74,7 @@ def class_indices(
     xp: Any, y_true: Any, n_classes: int, *, owner: str, ignore_index: int | None = None,
     check: bool = True,
 ) -> Any:
-    """Validate class indices (whole numbers in ``[0, K)`` or ``ignore_index``) -> int64."""
+    """Validate class indices (whole numbers in ``[0, K)`` or ``ignore_index``) -> integers."""
     from losskit._array import fail_where, is_floating
 
     if check:
@@ -87,7 +87,15 @@ def class_indices(
         extra = f" (or ignore_index={ignore_index})" if ignore_index is not None else ""
         fail_where(xp, ~valid,
                    f"y_true for '{owner}' must be class indices in [0, {n_classes - 1}]{extra}")
-    return xp.astype(y_true, xp.int64)
+    return xp.astype(y_true, _index_dtype(xp))
+
+
+def _index_dtype(xp: Any) -> Any:
+    """int64, or the library's own index dtype (int32 in JAX without x64: no warning)."""
+    try:
+        return xp.__array_namespace_info__().default_dtypes()["indexing"]
+    except (AttributeError, TypeError, KeyError):  # pragma: no cover - older namespaces
+        return xp.int64
 
 
 def one_hot(xp: Any, indices: Any, n_classes: int, dtype: Any, *, like: Any) -> Any:

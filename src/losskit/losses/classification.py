@@ -386,7 +386,8 @@ class CrossEntropy(_Categorical):
         return self._mass_from(xp, rows, indices, weight, k)
 
     def _target_mass_numpy(self, y: np.ndarray, n_classes: int | None) -> _ClassTarget:
-        if y.ndim >= 2 and n_classes is None:
+        # Probability rows (n, K); n_classes, if given, must then be K.
+        if y.ndim >= 2 and n_classes in (None, y.shape[-1]):
             k = y.shape[-1]
             pred = np.zeros(y.shape)
         else:

@@ -12,6 +12,7 @@ formulas ``exp(z) - y z`` etc. avoid the chain rule.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,14 @@ class _ErrorLoss(Loss):
     """A loss of the error ``e = y_pred - y_true`` alone; the log link by chain rule."""
 
     links = ("identity", "log")
+
+    @property
+    def properties(self) -> Properties:
+        props = self._properties()
+        if self.link.name == "log":
+            # d/dz L(exp(z) - y) = L'(e) exp(z): unbounded, whatever bound L' has.
+            return replace(props, lipschitz=None, bounded_gradient=False)
+        return props
 
     def _elementwise(self, xp: Any, y_pred: Any, y_true: Any) -> Any:
         return self._value_of_error(xp, y_pred - y_true)
@@ -192,7 +201,9 @@ class Huber(_ErrorLoss):
     def _value_of_error(self, xp: Any, e: Any) -> Any:
         a = xp.abs(e)
         inside = a <= self.delta
-        return xp.where(inside, 0.5 * e * e, self.delta * (a - 0.5 * self.delta))
+        # Square only the inside errors: e * e overflows (and warns) for |e| > 1e154.
+        e_inside = xp.where(inside, e, xp.zeros_like(e))
+        return xp.where(inside, 0.5 * e_inside * e_inside, self.delta * (a - 0.5 * self.delta))
 
     def _gradient_of_error(self, xp: Any, e: Any) -> Any:
         return xp.clip(e, -self.delta, self.delta)

@@ -1,0 +1,5 @@
+"""``python -m losskit``: the command line (see :mod:`losskit.cli`)."""
+
+from losskit.cli import main
+
+main()
