@@ -31,17 +31,7 @@ from losskit.links import Interval
 #: (test function, case id pattern with "*" wildcards) -> why it fails. Applied as
 #: ``xfail(strict=True)`` by ``conftest.pytest_collection_modifyitems``, so a fix
 #: makes the suite fail until its entry is removed here.
-_NEGATIVE_SURROGATE = (
-    "core.Loss._gradients_hessians applies the chain rule h mu'^2 + g mu'' to the "
-    "surrogate Hessian 1; with the log link g mu'' = sign(e) mu is negative for an "
-    "under-prediction, so h = mu^2 - mu < 0 for mu < 1. A positive stand-in would be "
-    "h mu'^2 (Gauss-Newton) when properties.hessian == 'surrogate'"
-)
-KNOWN_BUGS: dict[tuple[str, str], str] = {
-    ("test_surrogate_hessian_is_positive", "absolute_error-link=log"): _NEGATIVE_SURROGATE,
-    ("test_surrogate_hessian_is_positive", "asymmetric*-link=log"): _NEGATIVE_SURROGATE,
-    ("test_surrogate_hessian_is_positive", "quantile*-link=log"): _NEGATIVE_SURROGATE,
-}
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 N = 8  # samples per test: small, so the whole suite runs in a few minutes
 ALL = case_params()
@@ -78,10 +68,6 @@ def assert_close(actual: Any, desired: Any, *, rtol: float, atol_scale: float = 
                                err_msg=what)
 
 
-def to_float(value: Any) -> float:
-    return float(np.asarray(value.detach() if hasattr(value, "detach") else value))
-
-
 def random_predictions(loss: Loss, p: np.ndarray, y: np.ndarray, rng: np.random.Generator,
                        spread: float = 3.0) -> np.ndarray:
     """Valid predictions of ``p``'s shape spread over the input space, for ``y``."""
@@ -100,6 +86,22 @@ def random_predictions(loss: Loss, p: np.ndarray, y: np.ndarray, rng: np.random.
         return np.exp(rng.normal(0.5, 1.0, size=shape))
     centre = y if y.shape == shape else 0.0
     return centre + rng.normal(0.0, spread, size=shape)
+
+
+def mean_denominator(loss: Loss, p: np.ndarray, y: np.ndarray,
+                     weight: np.ndarray | None) -> float:
+    """``sum_i w_i c_i``: what ``reduction="mean"`` divides by (core's documented rule).
+
+    ``c_i`` is the loss's normaliser (``Loss._normalizer``: the class weight of the
+    target for a class-weighted cross-entropy, 0 for an ignored entry, else 1).
+    """
+    shape = np.shape(loss.elementwise(p, y))
+    normaliser = loss._normalizer(np, loss._prepare(p, y, None).y_true)
+    per_sample = np.ones(shape) if normaliser is None else np.broadcast_to(
+        np.asarray(normaliser, dtype=np.float64), shape)
+    if weight is not None:
+        per_sample = per_sample * weight.reshape(weight.shape + (1,) * (len(shape) - 1))
+    return float(np.sum(per_sample))
 
 
 # ------------------------------------------------------ finite differences
@@ -181,8 +183,6 @@ def hessian_fd(loss: Loss, p: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np
         lambda q: loss.gradient(q, y), p, step, loss.multiclass), p)
 
 
-
-
 # ----------------------------------------------------------- 1. derivatives
 @pytest.mark.parametrize("case", ALL)
 def test_derivatives_match_finite_differences(case: LossCase) -> None:
@@ -243,21 +243,6 @@ def jax_derivatives(loss: Loss, p: np.ndarray, y: np.ndarray) -> tuple[np.ndarra
     return np.asarray(gradient), np.asarray(diagonal)
 
 
-@pytest.mark.parametrize(
-    "case", cases_where(lambda loss: loss.properties.hessian == "surrogate"))
-def test_surrogate_hessian_is_positive(case: LossCase) -> None:
-    """A surrogate Hessian is a positive stand-in: Newton and boosting steps divide by it."""
-    loss = case.build()
-    p, y = example(loss, n=12)
-    rng = np.random.default_rng(14)
-    for q in (p, *(random_predictions(loss, p, y, rng, spread) for spread in (1.0, 5.0))):
-        hessian = np.asarray(loss.hessian(q, y))
-        assert np.all(np.isfinite(hessian)), f"surrogate Hessian not finite: {hessian}"
-        bad = ~(hessian > 0)
-        assert not np.any(bad), (
-            f"surrogate Hessian {hessian[bad]} <= 0 at y_pred={q[bad]}, y_true={y[bad]}")
-
-
 AUTODIFF = {"torch": torch_derivatives, "jax": jax_derivatives}
 AUTODIFF_RTOL = 1e-9  # two exact formulas in float64; room for cancellation
 
@@ -278,6 +263,21 @@ def test_derivatives_match_autodiff(case: LossCase, engine: str) -> None:
     hessian = np.asarray(loss.hessian(p, y))
     assert_close(hessian[keep], auto_hessian[keep], rtol=AUTODIFF_RTOL,
                  atol_scale=AUTODIFF_RTOL, what=f"Hessian (diagonal) vs {engine} autodiff")
+
+
+@pytest.mark.parametrize(
+    "case", cases_where(lambda loss: loss.properties.hessian == "surrogate"))
+def test_surrogate_hessian_is_positive(case: LossCase) -> None:
+    """A surrogate Hessian is a positive stand-in: Newton and boosting steps divide by it."""
+    loss = case.build()
+    p, y = example(loss, n=12)
+    rng = np.random.default_rng(14)
+    for q in (p, *(random_predictions(loss, p, y, rng, spread) for spread in (1.0, 5.0))):
+        hessian = np.asarray(loss.hessian(q, y))
+        assert np.all(np.isfinite(hessian)), f"surrogate Hessian not finite: {hessian}"
+        bad = ~(hessian > 0)
+        assert not np.any(bad), (
+            f"surrogate Hessian {hessian[bad]} <= 0 at y_pred={q[bad]}, y_true={y[bad]}")
 
 
 # ------------------------------------------------------ 2. optimal constant
@@ -312,9 +312,11 @@ class ConstantSpace:
         c = np.asarray(constant, dtype=np.float64)
         if self.kind == "real":
             finite = c[np.isfinite(c)]
-            # A softmax constant log(0) = -inf for an absent class: far below the rest.
-            low = (float(np.min(finite)) - 40.0) if finite.size else -40.0
-            return np.nan_to_num(c, neginf=low, posinf=-low)
+            # An infinite constant (log(0) for an absent class, a Poisson mean of 0 with
+            # the log link) is evaluated 40 beyond the finite ones, where exp(-40) ~ 0.
+            low = float(np.min(finite)) if finite.size else 0.0
+            high = float(np.max(finite)) if finite.size else 0.0
+            return np.nan_to_num(c, neginf=low - 40.0, posinf=high + 40.0)
         if self.kind == "probability":
             return np.log(c) - np.log1p(-c)
         return np.log(c)
@@ -415,6 +417,10 @@ def test_sample_weight_scales(case: LossCase) -> None:
     per_sample = weight.reshape((n,) + (1,) * (np.ndim(loss.elementwise(p, y)) - 1))
     assert_close(loss(p, y, weight, reduction="none"), per_sample * loss.elementwise(p, y),
                  rtol=REL, what="reduction='none' with weights")
+    for w in (None, weight):
+        assert_close(loss(p, y, w), np.sum(loss(p, y, w, reduction="none"))
+                     / mean_denominator(loss, p, y, w), rtol=REL,
+                     what=f"mean = sum_i w_i L_i / sum_i w_i c_i (weights: {w is not None})")
     gradient = loss.gradient(p, y, weight)
     hessian = loss.hessian(p, y, weight)
     assert_close(gradient, per_entry * loss.gradient(p, y), rtol=REL, what="weighted gradient")
@@ -539,16 +545,14 @@ def test_torch_autograd_through_the_loss(case: LossCase) -> None:
     p, y = example(loss)
     w = np.random.default_rng(8).uniform(0.5, 2.0, size=p.shape[0])
     for weight in (None, w):
-        pred = torch.tensor(p, requires_grad=True)
         target = torch.from_numpy(y)
         weight_t = None if weight is None else torch.from_numpy(weight)
-        mean = loss(pred, target, weight_t)
-        mean.backward()
-        # The mean divides by the loss's normaliser sum_i w_i c_i = sum / mean.
-        total = to_float(loss(p, y, weight, reduction="sum"))
-        assert to_float(mean) != 0.0, "the example's loss is 0: pick inputs with a gradient"
-        expected = np.asarray(loss.gradient(p, y, weight)) * to_float(mean) / total
-        assert pred.grad is not None
+        pred = torch.tensor(p, requires_grad=True)
+        loss(pred, target, weight_t).backward()
+        assert pred.grad is not None, "no gradient reached y_pred"
+        # The gradient of the mean: each sample's weighted gradient / sum_i w_i c_i
+        # (n without weights and normaliser).
+        expected = np.asarray(loss.gradient(p, y, weight)) / mean_denominator(loss, p, y, weight)
         assert_close(pred.grad.numpy(), expected, rtol=1e-10, atol_scale=1e-10,
                      what=f"d mean / d y_pred (weights: {weight is not None})")
 
@@ -810,10 +814,17 @@ def test_weighted_sum_of_losses(case: LossCase) -> None:
     for name, value in all_outputs(combined, p, y, w).items():
         assert_close(value, 0.7 * mine[name] + 0.3 * theirs[name], rtol=REL, atol_scale=REL,
                      what=f"{name} of 0.7 * {loss!r} + 0.3 * {other!r}")
-    p12, y12 = example(loss, n=12, seed=3)
-    n_classes = p12.shape[-1] if loss.multiclass else None
-    assert_is_argmin(combined, y12, None, n_classes)
-    assert_is_argmin(combined, y12, np.random.default_rng(4).uniform(0.2, 3.0, 12), n_classes)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("case", ALL)
+def test_weighted_sum_optimal_constant_is_argmin(case: LossCase, weighted: bool) -> None:
+    loss = case.build()
+    other = partner_for(loss, *example(loss))
+    p, y = example(loss, n=12, seed=3)
+    weight = np.random.default_rng(4).uniform(0.2, 3.0, size=y.shape[0]) if weighted else None
+    assert_is_argmin(0.7 * loss + 0.3 * other, y, weight,
+                     p.shape[-1] if loss.multiclass else None)
 
 
 def test_every_registered_loss_has_cases() -> None:

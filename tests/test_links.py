@@ -165,11 +165,14 @@ def test_softmax_link_round_trips() -> None:
         assert np.all(np.abs(back.mean(axis=-1)) <= atol[:, 0])
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeWarning,
-                   reason="LogitLink.link evaluates log(0) at the closed ends of its domain "
-                   "[0, 1]; the values -inf and +inf are right but NumPy warns")
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 def test_logit_link_at_the_ends_of_its_domain() -> None:
-    np.testing.assert_array_equal(LogitLink().link(np.array([0.0, 1.0])), [-INF, INF])
+    np.testing.assert_array_equal(LogitLink().link(np.array([0.0, 1.0, 0.5])), [-INF, INF, 0.0])
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_log_link_at_zero() -> None:
+    np.testing.assert_array_equal(get_link("log").link(np.array([0.0, 1.0])), [-INF, 0.0])
 
 
 # ------------------------------------------------------------------ derivatives

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -38,7 +39,7 @@ from losskit._array import as_array, can_inspect, fail_where, namespace
 from losskit._params import check_choice, check_real
 from losskit.links import REAL, Interval, Link, get_link
 
-__all__ = ["Distribution", "Loss", "Properties", "ScaledLoss", "SumLoss"]
+__all__ = ["Distribution", "Loss", "Properties", "SumLoss"]
 
 REDUCTIONS = ("mean", "sum", "none")
 HESSIAN_KINDS = ("exact", "diagonal", "surrogate")
@@ -193,7 +194,7 @@ class Loss:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return _params_equal(self.get_params(), other.get_params())  # type: ignore[attr-defined]
+        return _params_equal(self.get_params(), other.get_params())
 
     def __hash__(self) -> int:
         return hash((type(self), repr(self)))
@@ -494,6 +495,10 @@ class Loss:
         d1 = self.link.inverse_derivative(pred)
         d2 = self.link.inverse_second_derivative(pred)
         g, h = self._gradient_hessian(xp, mu, target)
+        if self.properties.hessian == "surrogate":
+            # A stand-in for a zero or undefined second derivative stays positive:
+            # the Gauss-Newton term h mu'^2 alone (g mu'' can be negative).
+            return g * d1, h * d1 * d1
         return g * d1, h * d1 * d1 + g * d2
 
     def _broadcast_weight(self, xp: Any, weight: Any, like: Any) -> Any:
@@ -716,7 +721,7 @@ class SumLoss(Loss):
                     f"'{loss.name}' (link={loss.link.name!r}): the terms of a sum must "
                     "take the same kind of y_pred"
                 )
-        self.terms = flat
+        self.terms: list[tuple[float, Loss]] = flat
         self.link = first.link
         self.nan_policy = first.nan_policy
         self.multiclass = first.multiclass  # type: ignore[misc]
@@ -739,9 +744,11 @@ class SumLoss(Loss):
 
     def _properties(self) -> Properties:
         props = [loss.properties for _, loss in self.terms]
+        bounds = [p.lipschitz for p in props]
         lipschitz = None
-        if all(p.lipschitz is not None for p in props):
-            lipschitz = sum(c * p.lipschitz for (c, _), p in zip(self.terms, props))  # type: ignore[operator]
+        if all(b is not None for b in bounds):
+            lipschitz = float(sum(c * (b or 0.0)
+                                  for (c, _), b in zip(self.terms, bounds, strict=True)))
         robust_values = [p.robust for p in props]
         robust = None if any(r is None for r in robust_values) else all(robust_values)
         return Properties(
@@ -756,7 +763,7 @@ class SumLoss(Loss):
 
     def _combine(self, parts: list[Any]) -> Any:
         total = None
-        for (c, _), part in zip(self.terms, parts):
+        for (c, _), part in zip(self.terms, parts, strict=True):
             term = part if c == 1.0 else c * part
             total = term if total is None else total + term
         return total

@@ -20,6 +20,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from array_api_compat import device
+
 from losskit import numerics
 from losskit._array import namespace
 
@@ -131,7 +133,10 @@ class LogLink(Link):
     domain = POSITIVE
 
     def link(self, mu: Any) -> Any:
-        return namespace(mu).log(mu)
+        xp = namespace(mu)
+        zero = mu == 0
+        # log(0) = -inf is the right limit at the closed end; reach it without a warning.
+        return xp.where(zero, -math.inf, xp.log(xp.where(zero, 1.0, mu)))
 
     def inverse(self, eta: Any) -> Any:
         return namespace(eta).exp(eta)
@@ -154,7 +159,11 @@ class LogitLink(Link):
 
     def link(self, mu: Any) -> Any:
         xp = namespace(mu)
-        return xp.log(mu) - xp.log1p(-mu)
+        zero, one = mu == 0, mu == 1
+        # -inf and +inf at the closed ends of [0, 1], reached without a warning.
+        safe = xp.where(zero | one, 0.5, mu)
+        eta = xp.log(safe) - xp.log1p(-safe)
+        return xp.where(zero, -math.inf, xp.where(one, math.inf, eta))
 
     def inverse(self, eta: Any) -> Any:
         return numerics.expit(eta)
@@ -215,7 +224,7 @@ class SoftmaxLink(Link):
         xp = namespace(eta)
         p, q = self._p_and_complement(eta)
         k = p.shape[-1]
-        eye = xp.eye(k, dtype=p.dtype)
+        eye = xp.eye(k, dtype=p.dtype, device=device(p))
         # The diagonal p_i (1 - p_i) from the accurate complement; off it -p_i p_j.
         off_diagonal = -(p[..., :, None] * p[..., None, :])
         return eye * (p * q)[..., None, :] + (1.0 - eye) * off_diagonal

@@ -51,11 +51,11 @@ from losskit._array import namespace
 __all__ = [
     "expit",
     "log1mexp",
+    "log1pexp",
     "log_cosh",
     "log_sigmoid",
     "log_softmax",
     "log_softplus",
-    "log1pexp",
     "logsumexp",
     "softmax",
     "softplus",
@@ -193,7 +193,8 @@ def _log1p_others(x: Any, e: Any, axis: int, xp: Any) -> Any:
     """``log1p(s)``, ``s`` the sum of ``e`` over all but the (first) max along ``axis``."""
     k = x.shape[axis]
     index = xp.argmax(x, axis=axis, keepdims=True)
-    positions = xp.reshape(xp.arange(k), (k,) + (1,) * (x.ndim - 1 - (axis % x.ndim)))
+    shape = (k,) + (1,) * (x.ndim - 1 - (axis % x.ndim))
+    positions = xp.reshape(xp.arange(k, device=device(x)), shape)
     is_max = positions == index
     others = xp.sum(xp.where(is_max, 0.0, e), axis=axis, keepdims=True)
     return xp.log1p(others)

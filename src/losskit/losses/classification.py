@@ -193,6 +193,7 @@ class _Categorical(Loss):
     y_pred_domain = UNIT
     y_pred_meaning = "a probability"
     allows_indices = True
+    eps: float | None = None
 
     def example(self, n: int = 8, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng(seed)
@@ -394,7 +395,7 @@ class CrossEntropy(_Categorical):
             valid = y if self.ignore_index is None else y[y != self.ignore_index]
             k = n_classes if n_classes is not None else int(np.max(valid, initial=0)) + 1
             k = max(k, 2)
-            pred = np.zeros(y.shape + (k,))
+            pred = np.zeros((*y.shape, k))
         return self._target_mass(np, y, pred)
 
 
