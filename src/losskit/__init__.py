@@ -8,7 +8,8 @@
 """
 
 from losskit import links, numerics
-from losskit.core import Distribution, Loss, Properties, SumLoss
+from losskit.compose import SumLoss
+from losskit.core import Distribution, Loss, Properties
 from losskit.losses import *  # noqa: F403
 from losskit.losses import __all__ as _losses
 from losskit.registry import aliases, get, list_losses, register
