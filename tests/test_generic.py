@@ -486,6 +486,30 @@ def test_float32_and_float64_are_kept(case: LossCase, eager_xp: Backend) -> None
 
 
 @pytest.mark.parametrize("case", ALL)
+def test_half_precision_is_computed_in_float32(case: LossCase) -> None:
+    """float16 (NumPy, torch) and bfloat16 (torch) come back in their own dtype, with the
+    float32 result rounded once: computing in half precision would lose far more."""
+    import torch
+
+    loss = case.build()
+    p, y = example(loss)
+    p16 = p.astype(np.float16)
+    try:
+        reference = loss.elementwise(p16.astype(np.float32), y.astype(np.float32))
+    except ValueError:  # probability rows no longer sum to 1 after rounding to float16
+        pytest.skip(f"{case.id}: targets rounded to float16 leave the domain")
+    half = loss.elementwise(p16, y.astype(np.float32))
+    assert half.dtype == np.float16
+    np.testing.assert_array_equal(half, reference.astype(np.float16))
+    for dtype in (torch.float16, torch.bfloat16):
+        tensor = torch.asarray(p16.astype(np.float32)).to(dtype)
+        result = loss.elementwise(tensor, torch.asarray(y.astype(np.float32)))
+        assert result.dtype == dtype
+        expected = loss.elementwise(tensor.to(torch.float32), torch.asarray(y.astype(np.float32)))
+        assert torch.equal(result, expected.to(dtype)), f"{dtype}: {result} vs {expected}"
+
+
+@pytest.mark.parametrize("case", ALL)
 def test_integer_and_list_inputs_are_promoted(case: LossCase) -> None:
     loss = case.build()
     p, y = example(loss)

@@ -21,6 +21,14 @@ class SumLoss(Loss):
     Its mean is ``sum_k c_k mean_k`` (each component keeps its own normaliser); its
     per-sample values, gradient and Hessian are the same combinations. Built by
     ``a * loss`` and ``loss1 + loss2``.
+
+    >>> import numpy as np
+    >>> import losskit as lk
+    >>> blend = 0.7 * lk.get("mse") + 0.3 * lk.get("mae")
+    >>> blend
+    0.7 * SquaredError() + 0.3 * AbsoluteError()
+    >>> blend.gradient(np.array([2.0]), np.array([0.0]))  # 0.7 * 2e + 0.3 * sign(e)
+    array([3.1])
     """
 
     name = "sum"

@@ -6,6 +6,13 @@ Dask, array_api_strict) and returns one of the same library; the namespace comes
 from the input unless ``xp`` is given. No branch ever evaluates an expression that
 overflows, so NumPy raises no ``RuntimeWarning`` even for ``±1e308``.
 
+>>> import numpy as np
+>>> from losskit import numerics
+>>> float(numerics.softplus(np.float64(1000.0)))  # log(1 + e^1000), no overflow
+1000.0
+>>> float(numerics.logsumexp(np.array([0.0, -40.0])))  # the naive form gives 0.0
+4.248354255291589e-18
+
 The formulas and their cut-offs:
 
 - ``softplus(x) = log(1 + e^x) = max(x, 0) + log1p(e^{-|x|})``: ``e^{-|x|} <= 1``

@@ -53,6 +53,13 @@ def get(loss: str | Loss, **params: Any) -> Loss:
     """A loss from its name or alias, with hyperparameters: ``get("huber", delta=2.0)``.
 
     A ``Loss`` instance is returned as is (``params`` must then be empty).
+
+    >>> get("pinball", q=0.9)
+    Quantile(q=0.9)
+    >>> get("hubr")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown loss 'hubr'; did you mean 'huber'? (lk.list_losses() lists them all)
     """
     if isinstance(loss, Loss):
         if params:
@@ -65,7 +72,11 @@ def get(loss: str | Loss, **params: Any) -> Loss:
 
 
 def list_losses() -> list[str]:
-    """Canonical names of every registered loss, sorted."""
+    """Canonical names of every registered loss, sorted.
+
+    >>> "squared_error" in list_losses() and "mse" not in list_losses()
+    True
+    """
     return sorted(_LOSSES)
 
 

@@ -313,6 +313,14 @@ class CrossEntropy(_Categorical):
     divides by the sum of the weights used; an ``ignore_index`` target weighs 0; with
     probability targets the mean divides by the number of samples. All as PyTorch's
     ``cross_entropy`` (label smoothing: Szegedy et al. 2016).
+
+    >>> import numpy as np
+    >>> ce = CrossEntropy(link="softmax", ignore_index=-100)
+    >>> logits = np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    >>> round(float(ce(logits, np.array([0, -100]))), 6)  # log(1 + 2 e^-2); row 2 weighs 0
+    0.239545
+    >>> ce.gradient(logits, np.array([0, -100]))[1]
+    array([0., 0., 0.])
     """
 
     formula = r"-\sum_k y_k \log p_k"

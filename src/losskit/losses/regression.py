@@ -182,6 +182,13 @@ class Huber(_ErrorLoss):
 
     Huber (1964), "Robust estimation of a location parameter". Matches PyTorch's
     ``huber_loss``. Minimised by the Huber M-estimate of location.
+
+    >>> import numpy as np
+    >>> huber = Huber(delta=1.0)
+    >>> huber.elementwise(np.array([0.5, 3.0]), np.array([0.0, 0.0]))
+    array([0.125, 2.5  ])
+    >>> huber.gradient_hessian(np.array([0.5, 3.0]), np.array([0.0, 0.0]))
+    (array([0.5, 1. ]), array([1., 0.]))
     """
 
     formula = r"\tfrac12 e^2 \;(|e|\le\delta),\; \delta(|e|-\tfrac12\delta)"
