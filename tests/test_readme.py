@@ -60,6 +60,16 @@ def test_readme_table_lists_exactly_the_registered_losses() -> None:
     assert not stale, f"README.md's table lists unregistered {stale}; {hint}"
 
 
+def test_readme_table_states_the_declared_properties() -> None:
+    from losskit.cli import loss_rows, markdown_table
+
+    match = re.search(r"<!-- losses:start -->\n(.*?)\n<!-- losses:end -->", TEXT, re.DOTALL)
+    assert match is not None
+    assert match.group(1) == markdown_table(loss_rows()), (
+        "README.md's table differs from the declared properties; regenerate it with "
+        "`losskit list --markdown`")
+
+
 def test_readme_setup_commands_match_ci() -> None:
     ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
     assert 'pip install ".[cli]" && losskit list' in TEXT

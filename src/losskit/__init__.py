@@ -8,6 +8,20 @@
 """
 
 from losskit import links, numerics
+from losskit.analysis import (
+    AlignmentResult,
+    CheckReport,
+    CustomLoss,
+    DistributionLoss,
+    Finding,
+    NumericalDerivativeWarning,
+    alignment,
+    check,
+    custom,
+    from_distribution,
+    loss,
+    optimal_prediction,
+)
 from losskit.compose import SumLoss
 from losskit.core import Distribution, Loss, Properties
 from losskit.losses import *  # noqa: F403
@@ -17,16 +31,28 @@ from losskit.registry import aliases, get, list_losses, register
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlignmentResult",
+    "CheckReport",
+    "CustomLoss",
     "Distribution",
+    "DistributionLoss",
+    "Finding",
+    "NumericalDerivativeWarning",
     "Loss",
     "Properties",
     "SumLoss",
     "__version__",
     "aliases",
+    "alignment",
+    "check",
+    "custom",
+    "from_distribution",
     "get",
     "links",
     "list_losses",
+    "loss",
     "numerics",
+    "optimal_prediction",
     "register",
     *_losses,
 ]

@@ -1,4 +1,4 @@
-"""The ``losskit`` command line: ``losskit list`` and ``losskit show NAME``.
+"""The ``losskit`` command line: ``losskit list``, ``losskit show NAME``, ``losskit check``.
 
 Built from the registry, so a newly registered loss appears without touching this
 file. typer and rich (the ``cli`` extra) are imported here only, never by
@@ -7,8 +7,10 @@ file. typer and rich (the ``cli`` extra) are imported here only, never by
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +78,66 @@ def build_loss(name: str, items: list[str]) -> Loss:
     params = parse_params(items, cls)
     try:
         return cls(**params)
+    except (TypeError, ValueError) as error:
+        raise UsageError(str(error)) from None
+
+
+def resolve_target(target: str, items: list[str]) -> Loss:
+    """The loss ``losskit check TARGET`` names: a registered name or ``MODULE:ATTRIBUTE``.
+
+    The attribute may be a ``Loss`` instance, a ``Loss`` subclass (built with the
+    ``--param`` items) or a plain function ``fn(y_pred, y_true, xp)``, wrapped by
+    ``losskit.analysis.custom.custom(fn, name=ATTRIBUTE, **params)``. The current
+    directory is importable, as for ``python -m``.
+    """
+    if ":" not in target:
+        return build_loss(target, items)
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise UsageError(f"TARGET must be a loss name or MODULE:ATTRIBUTE; got {target!r}")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise UsageError(f"cannot import module {module_name!r}: {error}") from None
+    obj: Any = module
+    for part in attribute.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise UsageError(f"module {module_name!r} has no attribute {attribute!r}") from None
+    if isinstance(obj, Loss):
+        if items:
+            raise UsageError(f"{target} is a Loss instance: --param applies to a loss name or "
+                             "a Loss class")
+        return obj
+    if isinstance(obj, type) and issubclass(obj, Loss):
+        params = parse_params(items, obj)
+        try:
+            return obj(**params)
+        except (TypeError, ValueError) as error:
+            raise UsageError(str(error)) from None
+    if callable(obj):
+        return _custom_loss(obj, attribute.split(".")[-1], items)
+    raise UsageError(f"{target} is a {type(obj).__name__}, not a Loss, a Loss class or a "
+                     "function fn(y_pred, y_true, xp)")
+
+
+def _custom_loss(fn: Any, name: str, items: list[str]) -> Loss:
+    try:
+        from losskit.analysis.custom import custom
+    except ImportError:
+        raise UsageError("a plain function needs losskit.analysis.custom, which this "
+                         "installation lacks; pass a Loss instance or class instead") from None
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--param expects KEY=VALUE (e.g. --param convex=true); got {item!r}")
+        params[key.strip()] = parse_value(value)
+    try:
+        return custom(fn, name=name, **params)
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from None
 
@@ -201,6 +263,10 @@ def make_app() -> typer.Typer:
             [], "--param", "-p", metavar="KEY=VALUE",
             help="A hyperparameter, repeatable: --param delta=2 --param link=log.",
         ),
+        verify: bool = typer.Option(
+            False, "--verify",
+            help="Also verify the declared properties numerically (losskit check); "
+                 "exit status 1 if one is contradicted."),
     ) -> None:
         """Formula, gradient, Hessian, properties and distribution of one loss."""
         try:
@@ -234,8 +300,93 @@ def make_app() -> typer.Typer:
         out = console()
         out.print(Text(f"{canonical_name(name)}: {_summary(cls)}", style="bold"))
         out.print(table)
+        if verify:
+            report = _run_check(loss, checks=None, metric=None, seed=0, backends=[])
+            out.print(Text("verified properties", style="bold"))
+            out.print(report_table(report))
+            if not report.passed:
+                raise typer.Exit(code=1)
+
+    def _run_check(loss: Loss, *, checks: list[str] | None, metric: str | None, seed: int,
+                   backends: list[str]) -> Any:
+        from losskit.analysis.check import check
+
+        try:
+            return check(loss, checks=checks, metric=metric, seed=seed,
+                         backends=backends or "auto")
+        except (ValueError, ImportError) as error:
+            fail(str(error))
+
+    def report_table(report: Any) -> Table:
+        styles = {"pass": "green", "fail": "bold red", "info": "yellow", "skip": "dim"}
+        table = Table(title=f"check of {report.loss}", title_justify="left")
+        for column in ("status", "check", "declared", "found", "evidence"):
+            table.add_column(column, no_wrap=column in ("status", "check"),
+                             overflow="fold")
+        for finding in report.findings:
+            table.add_row(Text(finding.status.upper(), style=styles[finding.status]),
+                          Text(finding.name), Text(_shown(finding.declared)),
+                          Text(_shown(finding.found)), Text(finding.message))
+        return table
+
+    @app.command("check")
+    def check_command(
+        target: str = typer.Argument(
+            ..., help="A loss name (huber, mse ...) or MODULE:ATTRIBUTE naming a Loss "
+                      "instance, a Loss class or a function fn(y_pred, y_true, xp)."),
+        param: list[str] = typer.Option(  # noqa: B008 - typer's way of declaring options
+            [], "--param", "-p", metavar="KEY=VALUE",
+            help="A hyperparameter (or, for a plain function, a declared fact such as "
+                 "convex=true), repeatable."),
+        only: list[str] = typer.Option(  # noqa: B008
+            [], "--check", "-c", metavar="NAME",
+            help="Run only this check, repeatable: gradient, hessian, convexity, "
+                 "smoothness, lipschitz, bounded_gradient, robustness, statistic, "
+                 "stability, convergence."),
+        metric: str = typer.Option(
+            "", "--metric", help="Also check alignment with a metric: mae, mse, accuracy, "
+                                 "f1, log_loss."),
+        backend: list[str] = typer.Option(  # noqa: B008
+            [], "--backend", metavar="NAME",
+            help="Autodiff reference, repeatable: torch, jax, or fd (finite differences); "
+                 "default: every one installed."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the random probes."),
+        json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    ) -> None:
+        """Verify a loss's declared properties numerically; exit status 1 if one fails."""
+        try:
+            loss = resolve_target(target, param)
+        except UsageError as error:
+            fail(str(error))
+            return
+        report = _run_check(loss, checks=list(only) or None, metric=metric or None,
+                            seed=seed, backends=list(backend))
+        if json_output:
+            import json
+
+            typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
+        else:
+            out = console()
+            out.print(report_table(report))
+            counts = {s: sum(f.status == s for f in report.findings)
+                      for s in ("pass", "fail", "info", "skip")}
+            out.print(Text(f"{counts['pass']} passed, {counts['fail']} failed, "
+                           f"{counts['info']} info, {counts['skip']} skipped "
+                           f"({report.seconds:.2f} s)"))
+        if not report.passed:
+            raise typer.Exit(code=1)
 
     return app
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return _number(value) if math.isinf(value) else f"{value:.6g}"
+    return str(value)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -55,9 +55,14 @@ class SumLoss(Loss):
         self.nan_policy = first.nan_policy
         self.multiclass = first.multiclass  # type: ignore[misc]
         self.y_pred_domain = first.y_pred_domain  # type: ignore[misc]
+        self.y_true_domain = first.y_true_domain  # type: ignore[misc]
 
     def get_params(self) -> dict[str, Any]:
         return {"terms": list(self.terms)}
+
+    def example(self, n: int = 8, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The first term's example inputs: the terms take the same kind of inputs."""
+        return self.terms[0][1].example(n, seed=seed)
 
     def __repr__(self) -> str:
         parts = [repr(loss) if c == 1.0 else f"{c:g} * {loss!r}" for c, loss in self.terms]

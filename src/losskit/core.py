@@ -285,6 +285,15 @@ class Loss:
         converted = xp.asarray(result, **kwargs)
         return converted if dtype is None else xp.astype(converted, dtype)
 
+    def optimal_prediction(self, distribution: Any, *, method: str = "auto") -> float:
+        """``argmin_c E_{Y ~ distribution}[L(c, Y)]`` for a frozen scipy distribution.
+
+        In ``y_pred`` space; see :func:`losskit.analysis.probabilistic.optimal_prediction`.
+        """
+        from losskit.analysis.probabilistic import optimal_prediction
+
+        return optimal_prediction(self, distribution, method=method)
+
     def example(self, n: int = 8, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """Valid random ``(y_pred, y_true)`` NumPy float64 inputs for this loss.
 
@@ -489,7 +498,7 @@ class Loss:
         if self.link.name in self.fused_links:
             return self._gradient(xp, pred, target)
         mu = self.link.inverse(pred)
-        return self._gradient(xp, mu, target) * self.link.inverse_derivative(pred)
+        return _times(xp, self._gradient(xp, mu, target), self.link.inverse_derivative(pred))
 
     def _hessians(self, batch: _Batch) -> Any:
         return self._gradients_hessians(batch)[1]
@@ -502,11 +511,12 @@ class Loss:
         d1 = self.link.inverse_derivative(pred)
         d2 = self.link.inverse_second_derivative(pred)
         g, h = self._gradient_hessian(xp, mu, target)
+        gauss_newton = _times(xp, h, d1 * d1)
         if self.properties.hessian == "surrogate":
             # A stand-in for a zero or undefined second derivative stays positive:
             # the Gauss-Newton term h mu'^2 alone (g mu'' can be negative).
-            return g * d1, h * d1 * d1
-        return g * d1, h * d1 * d1 + g * d2
+            return _times(xp, g, d1), gauss_newton
+        return _times(xp, g, d1), gauss_newton + _times(xp, g, d2)
 
     def _broadcast_weight(self, xp: Any, weight: Any, like: Any) -> Any:
         extra = like.ndim - weight.ndim
@@ -596,6 +606,16 @@ class Loss:
         result = minimize_scalar(objective, bounds=(low, high), method="bounded",
                                  options={"xatol": 1e-12 * max(1.0, span)})
         return float(result.x)
+
+
+def _times(xp: Any, factor: Any, link_term: Any) -> Any:
+    """``factor * link_term`` with a zero factor giving 0 where ``link_term`` is inf.
+
+    Under the log link ``mu' = e^z`` overflows for ``z > 709``; a derivative that is
+    exactly 0 there (Huber's second derivative outside ``delta``) must contribute 0,
+    not ``0 * inf = NaN``.
+    """
+    return factor * xp.where(factor == 0, xp.ones_like(link_term), link_term)
 
 
 def _natural_space_twin(loss: Loss) -> Loss:

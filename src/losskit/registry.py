@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from losskit.core import Loss
 
-__all__ = ["get", "list_losses", "loss_class", "register"]
+__all__ = ["get", "list_losses", "loss_class", "register", "unregister"]
 
 _LOSSES: dict[str, type[Loss]] = {}
 _ALIASES: dict[str, str] = {}
@@ -31,6 +31,22 @@ def register(name: str, *, aliases: tuple[str, ...] = ()) -> Callable[[L], L]:
         return cls
 
     return decorate
+
+
+def unregister(name: str) -> type[Loss]:
+    """Remove the loss registered under ``name`` (or an alias of it) with its aliases.
+
+    Returns the class, so that it can be registered again. Meant for custom losses
+    (``losskit.custom(..., register=True)``) and tests; removing a built-in loss
+    hides it from ``get`` and ``list_losses`` for the rest of the process.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str; got {type(name).__name__}")
+    key = canonical_name(name)
+    cls = _LOSSES.pop(key)
+    for alias in [alias for alias, target in _ALIASES.items() if target == key]:
+        del _ALIASES[alias]
+    return cls
 
 
 def canonical_name(name: str) -> str:

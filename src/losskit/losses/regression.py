@@ -252,14 +252,24 @@ class PseudoHuber(_ErrorLoss):
         r = e / self.delta
         return r, xp.hypot(xp.ones_like(r), r)
 
+    def _slope(self, xp: Any, r: Any, s: Any) -> Any:
+        """``|r| / s`` in ``[0, 1)``; for ``|r| > 1`` as ``1 / hypot(1/r, 1)``, finite at inf."""
+        a = xp.abs(r)
+        far = a > 1.0
+        a_far = xp.where(far, a, 1.0)
+        return xp.where(far, 1.0 / xp.hypot(1.0 / a_far, xp.ones_like(a)), a / s)
+
     def _value_of_error(self, xp: Any, e: Any) -> Any:
         r, s = self._scaled(xp, e)
-        # delta^2 (s - 1) = delta^2 r^2 / (s + 1); written to neither cancel nor overflow.
-        return (self.delta * self.delta) * xp.abs(r) * (xp.abs(r) / (1.0 + s))
+        a = xp.abs(r)
+        # delta^2 (s - 1) = delta^2 r^2 / (s + 1): no cancellation near 0. The factor
+        # |r| / (1 + s) = slope / (1/s + 1) <= 1 cannot overflow, and stays 1 at |r| = inf.
+        inverse_s = xp.where(xp.isinf(s), xp.zeros_like(s), 1.0 / s)
+        return (self.delta * self.delta) * a * (self._slope(xp, r, s) / (inverse_s + 1.0))
 
     def _gradient_of_error(self, xp: Any, e: Any) -> Any:
         r, s = self._scaled(xp, e)
-        return self.delta * (r / s)
+        return self.delta * xp.sign(r) * self._slope(xp, r, s)
 
     def _hessian_of_error(self, xp: Any, e: Any) -> Any:
         _, s = self._scaled(xp, e)
@@ -339,7 +349,7 @@ class _PiecewiseLinear(_ErrorLoss):
         return self.below / (self.below + self.above)
 
     def _statistic(self) -> str:
-        return f"quantile at level {self._level():g}"
+        return f"quantile at level {self._level()!r}"
 
     def _optimal_constant(self, y: np.ndarray, w: np.ndarray | None) -> float:
         return weighted_quantile(y, w, self._level())
@@ -382,7 +392,7 @@ class Quantile(_PiecewiseLinear):
         return xp.where(e > 0, xp.ones_like(e), xp.zeros_like(e)) - self.q
 
     def _statistic(self) -> str:
-        return f"{self.q:g}-quantile"
+        return f"{self.q!r}-quantile"
 
 
 @register("asymmetric")
@@ -429,7 +439,7 @@ class Expectile(_ErrorLoss):
         return Properties(convex=self.link.name == "identity",
                           smoothness=2 if self.tau == 0.5 else 1, lipschitz=None,
                           bounded_gradient=False, robust=False, hessian="exact",
-                          statistic=f"{self.tau:g}-expectile")
+                          statistic=f"{self.tau!r}-expectile")
 
     def _weight(self, xp: Any, e: Any) -> Any:
         # e > 0 means y < y_pred: over-prediction, weight 1 - tau.
