@@ -628,3 +628,26 @@ def test_import_stays_light() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]", out
+
+
+def welsch(y_pred: Any, y_true: Any, xp: Any) -> Any:
+    """A redescending (non-convex) loss: 1 - exp(-e^2 / 2)."""
+    error = y_pred - y_true
+    return 1.0 - xp.exp(-0.5 * error * error)
+
+
+def test_numeric_optimal_constant_is_global_and_precise() -> None:
+    # A non-convex loss: the bulk at 0 wins over the lone outlier at 100, where a
+    # bounded Brent search over [0, 100] could stop in the outlier's basin.
+    robust = lk.custom(welsch, name="welsch")
+    y = np.array([0.0, 0.1, -0.1, 0.05, -0.05, 100.0])
+    c = float(robust.optimal_constant(y))
+    assert abs(c) < 0.05
+    grid = np.linspace(-1.0, 1.0, 20001)
+    best = min(float(robust(np.full(y.shape, g), y)) for g in grid)
+    assert float(robust(np.full(y.shape, c), y)) <= best + 1e-12
+    # A smooth convex loss: the root of the gradient sum, to machine precision.
+    y = np.random.default_rng(3).normal(size=50)
+    mean_loss = lk.custom(squared, name="squared_numeric")
+    assert float(mean_loss.optimal_constant(y)) == pytest.approx(float(np.mean(y)), rel=1e-14,
+                                                                 abs=1e-15)

@@ -389,3 +389,10 @@ def test_nan_policy_propagate_keeps_set_checks_of_labels() -> None:
     assert np.isnan(values[1]) and np.all(np.isfinite(values[[0, 2]]))
     assert_error(lambda: loss(np.array([0.5, -0.2, 1.0]), np.array([1.0, np.nan, -1.0])),
                  ValueError, "y_true", "finite")
+
+
+def test_misspelled_parameter_in_get_suggests_the_right_name() -> None:
+    with pytest.raises(TypeError, match=r"'huber' has no parameter 'dleta'; did you mean 'delta'"):
+        lk.get("huber", dleta=2.0)
+    with pytest.raises(TypeError, match=r"'quantile' has no parameter 'alpha'.*q, link"):
+        lk.get("quantile", alpha=0.9)

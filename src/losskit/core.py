@@ -587,12 +587,15 @@ class Loss:
         return np.asarray(out).reshape(y.shape[1:])
 
     def _numeric_optimal_constant(self, y: np.ndarray, w: np.ndarray | None) -> float:
-        """Minimise the weighted mean over a constant by bounded Brent search.
+        """Minimise the weighted mean over a constant: a grid, then a local refinement.
 
         The search interval is the range of the targets, mapped into the natural
-        domain; for a convex loss whose minimiser lies inside it this is the argmin.
+        domain. A grid of 257 points finds the best cell (so a non-convex loss does not
+        latch onto a local minimum); within it the root of the weighted gradient sum
+        (``brentq``, to machine precision) is taken where the slope changes sign, else
+        a bounded Brent search of the value.
         """
-        from scipy.optimize import minimize_scalar
+        from scipy.optimize import brentq, minimize_scalar
 
         low, high = _search_interval(self.y_pred_domain, y)
         if low == high:
@@ -602,10 +605,22 @@ class Loss:
         def objective(c: float) -> float:
             return float(identity(np.full(y.shape, c), y, sample_weight=w))
 
-        span = high - low
-        result = minimize_scalar(objective, bounds=(low, high), method="bounded",
-                                 options={"xatol": 1e-12 * max(1.0, span)})
-        return float(result.x)
+        def slope(c: float) -> float:
+            return float(np.sum(identity.gradient(np.full(y.shape, c), y, sample_weight=w)))
+
+        grid = np.linspace(low, high, 257)
+        values = np.array([objective(c) for c in grid])
+        best = int(np.argmin(values))
+        left, right = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
+        eps = float(np.finfo(np.float64).eps)
+        candidates = [float(grid[best])]
+        if slope(left) < 0 < slope(right):
+            candidates.append(float(brentq(slope, left, right, rtol=4 * eps,
+                                           xtol=4 * eps * max(abs(left), abs(right), 1.0))))
+        result = minimize_scalar(objective, bounds=(left, right), method="bounded",
+                                 options={"xatol": 1e-12 * max(1.0, high - low)})
+        candidates.append(float(result.x))
+        return min(candidates, key=objective)
 
 
 def _times(xp: Any, factor: Any, link_term: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -76,6 +77,10 @@ def get(loss: str | Loss, **params: Any) -> Loss:
     Traceback (most recent call last):
     ...
     ValueError: unknown loss 'hubr'; did you mean 'huber'? (lk.list_losses() lists them all)
+    >>> get("huber", dleta=2.0)
+    Traceback (most recent call last):
+    ...
+    TypeError: 'huber' has no parameter 'dleta'; did you mean 'delta'? (its parameters: ...)
     """
     if isinstance(loss, Loss):
         if params:
@@ -84,7 +89,19 @@ def get(loss: str | Loss, **params: Any) -> Loss:
         return loss
     if not isinstance(loss, str):
         raise TypeError(f"loss must be a name or a Loss; got {type(loss).__name__}")
-    return loss_class(loss)(**params)
+    cls = loss_class(loss)
+    accepted = [name for name, parameter in inspect.signature(cls.__init__).parameters.items()
+                if parameter.kind is inspect.Parameter.KEYWORD_ONLY]
+    has_var_keyword = any(parameter.kind is inspect.Parameter.VAR_KEYWORD
+                          for parameter in inspect.signature(cls.__init__).parameters.values())
+    unknown = [key for key in params if key not in accepted]
+    if unknown and not has_var_keyword:
+        key = unknown[0]
+        close = difflib.get_close_matches(key, accepted, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise TypeError(f"{cls.name!r} has no parameter {key!r}{hint} "
+                        f"(its parameters: {', '.join(accepted)})")
+    return cls(**params)
 
 
 def list_losses() -> list[str]:
