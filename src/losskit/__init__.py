@@ -8,6 +8,7 @@
 """
 
 from losskit import links, numerics
+from losskit._config import fast_path
 from losskit.analysis import (
     AlignmentResult,
     CheckReport,
@@ -46,6 +47,7 @@ __all__ = [
     "alignment",
     "check",
     "custom",
+    "fast_path",
     "from_distribution",
     "get",
     "links",

@@ -37,6 +37,7 @@ import numpy as np
 
 from losskit import _array
 from losskit._array import as_array, can_inspect, fail_where, namespace
+from losskit._config import settings
 from losskit._params import check_choice, check_real
 from losskit.links import REAL, Interval, Link, get_link
 
@@ -210,9 +211,21 @@ class Loss:
     ) -> Any:
         """The loss, reduced by ``reduction`` (``"mean"``, ``"sum"`` or ``"none"``)."""
         check_choice(reduction, "reduction", REDUCTIONS)
+        fast = self._fast(reduction, y_pred, y_true, sample_weight)
+        if fast is not None:
+            return fast
         batch = self._prepare(y_pred, y_true, sample_weight)
         values = self._values(batch)
         return self._reduce(batch, values, reduction)
+
+    def _fast(self, op: str, y_pred: Any, y_true: Any, sample_weight: Any) -> Any:
+        """A fused kernel's result for large NumPy inputs (``losskit._fast``), or None."""
+        if not (settings.fast and type(y_pred) is np.ndarray
+                and y_pred.size >= settings.fast_min_size):
+            return None
+        from losskit._fast import dispatch
+
+        return dispatch(self, op, y_pred, y_true, sample_weight)
 
     def elementwise(self, y_pred: Any, y_true: Any) -> Any:
         """Per-sample losses: ``y_pred``'s shape, less the class axis for multiclass."""
@@ -220,11 +233,17 @@ class Loss:
 
     def gradient(self, y_pred: Any, y_true: Any, sample_weight: Any = None) -> Any:
         """``w_i dL_i / dy_pred_i``, the shape of ``y_pred``."""
+        fast = self._fast("gradient", y_pred, y_true, sample_weight)
+        if fast is not None:
+            return fast
         batch = self._prepare(y_pred, y_true, sample_weight)
         return self._finish(batch, self._gradients(batch))
 
     def hessian(self, y_pred: Any, y_true: Any, sample_weight: Any = None) -> Any:
         """``w_i d^2 L_i / dy_pred_i^2`` (the diagonal for multiclass)."""
+        fast = self._fast("hessian", y_pred, y_true, sample_weight)
+        if fast is not None:
+            return fast
         batch = self._prepare(y_pred, y_true, sample_weight)
         return self._finish(batch, self._hessians(batch))
 
@@ -232,6 +251,9 @@ class Loss:
         self, y_pred: Any, y_true: Any, sample_weight: Any = None
     ) -> tuple[Any, Any]:
         """(weighted per-sample losses, gradient) in one pass over the inputs."""
+        fast = self._fast("loss_gradient", y_pred, y_true, sample_weight)
+        if fast is not None:
+            return fast[0], fast[1]
         batch = self._prepare(y_pred, y_true, sample_weight)
         values = self._reduce(batch, self._values(batch), "none")
         return values, self._finish(batch, self._gradients(batch))
@@ -240,6 +262,9 @@ class Loss:
         self, y_pred: Any, y_true: Any, sample_weight: Any = None
     ) -> tuple[Any, Any]:
         """(gradient, Hessian diagonal) in one pass over the inputs."""
+        fast = self._fast("gradient_hessian", y_pred, y_true, sample_weight)
+        if fast is not None:
+            return fast[0], fast[1]
         batch = self._prepare(y_pred, y_true, sample_weight)
         gradient, hessian = self._gradients_hessians(batch)
         return self._finish(batch, gradient), self._finish(batch, hessian)

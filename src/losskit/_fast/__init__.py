@@ -1,0 +1,165 @@
+"""Fused single-pass kernels for NumPy inputs (numba), behind the reference path.
+
+The reference path (array-API formulas in ``losskit.losses``) is the definition; a
+kernel here is a faster way to compute the same numbers for C-contiguous float32 or
+float64 NumPy arrays, checked against it by ``tests/test_fast.py`` (rel 1e-14 in
+float64). A kernel validates its inputs in the same pass and reports how many are
+invalid (non-finite, outside the loss's domain); then ``dispatch`` returns None and the
+reference path runs, which raises its precise error. ``dispatch`` also returns None
+whenever it cannot serve a call (numba missing, another array library, mixed dtypes, a
+parameter or link without a kernel), so the fast path never changes behaviour.
+
+Kernel modules register a *provider* per loss class: ``provider(loss)`` returns a
+``Kernels`` (one callable per operation it supports) or None for parameters it does
+not cover.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Kernels", "available", "dispatch", "provider"]
+
+#: Modules holding kernels; imported (and numba with them) on the first dispatch.
+KERNEL_MODULES: tuple[str, ...] = ("losskit._fast.regression", "losskit._fast.classification")
+
+_PROVIDERS: dict[type, Callable[[Any], Kernels | None]] = {}
+_loaded = False
+_numba_missing = False
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """Compiled kernels for one loss instance; each takes 1-D (or (n, K)) arrays.
+
+    - ``reduce(p, y, w) -> (sum of w_i L_i, sum of w_i c_i, n_invalid)``
+    - ``values(p, y, w, out) -> n_invalid`` (``w_i L_i`` into ``out``)
+    - ``loss_gradient(p, y, w, out_value, out_gradient) -> n_invalid``
+    - ``gradient_hessian(p, y, w, out_gradient, out_hessian) -> n_invalid``
+
+    ``w`` is an empty array when there are no sample weights.
+    """
+
+    reduce: Callable[..., tuple[float, float, int]] | None = None
+    values: Callable[..., int] | None = None
+    loss_gradient: Callable[..., int] | None = None
+    gradient_hessian: Callable[..., int] | None = None
+    multiclass: bool = False
+
+
+def provider(cls: type) -> Callable[[Callable[[Any], Kernels | None]], Any]:
+    """Register ``fn(loss) -> Kernels | None`` as the kernel provider of ``cls``."""
+
+    def decorate(fn: Callable[[Any], Kernels | None]) -> Callable[[Any], Kernels | None]:
+        _PROVIDERS[cls] = fn
+        return fn
+
+    return decorate
+
+
+def available() -> bool:
+    """Whether numba can be imported (the ``fast`` extra)."""
+    _load()
+    return not _numba_missing
+
+
+def _load() -> None:
+    global _loaded, _numba_missing
+    if _loaded:
+        return
+    _loaded = True
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        _numba_missing = True
+        return
+    for name in KERNEL_MODULES:
+        importlib.import_module(name)
+
+
+def kernels_for(loss: Any) -> Kernels | None:
+    _load()
+    if _numba_missing:
+        return None
+    make = _PROVIDERS.get(type(loss))
+    return None if make is None else make(loss)
+
+
+def _plain(array: Any, dtype: Any = None) -> bool:
+    return (type(array) is np.ndarray and array.flags.c_contiguous
+            and (dtype is None or array.dtype == dtype))
+
+
+def dispatch(loss: Any, op: str, y_pred: Any, y_true: Any, sample_weight: Any) -> Any:
+    """The result of ``op`` by a fused kernel, or None to take the reference path.
+
+    ``op`` is ``"mean"``, ``"sum"``, ``"none"``, ``"gradient"``, ``"hessian"``,
+    ``"loss_gradient"`` or ``"gradient_hessian"``; results have the reference path's
+    types, shapes and dtypes.
+    """
+    if loss.nan_policy != "raise" or not _plain(y_pred):
+        return None
+    dtype = y_pred.dtype
+    if dtype not in (np.float32, np.float64) or not _plain(y_true):
+        return None
+    if sample_weight is not None and not _plain(sample_weight, dtype):
+        return None
+    kernels = kernels_for(loss)
+    if kernels is None:
+        return None
+    if kernels.multiclass:
+        if y_pred.ndim != 2 or y_true.shape != y_pred.shape[:1]:
+            return None
+        values_shape = y_pred.shape[:1]
+    else:
+        if y_true.shape != y_pred.shape or y_true.dtype != dtype:
+            return None
+        values_shape = y_pred.shape
+    if sample_weight is not None and sample_weight.shape != values_shape[:1]:
+        return None
+    if y_pred.ndim != 1 and not kernels.multiclass:
+        if sample_weight is not None:  # per-row weights over (n, L): not fused
+            return None
+        p, y = y_pred.reshape(-1), y_true.reshape(-1)
+    else:
+        p, y = y_pred, y_true
+    w = np.empty(0, dtype=dtype) if sample_weight is None else sample_weight
+    return _run(kernels, op, p, y, w, y_pred.shape, values_shape, dtype)
+
+
+def _run(kernels: Kernels, op: str, p: Any, y: Any, w: Any, shape: tuple[int, ...],
+         values_shape: tuple[int, ...], dtype: Any) -> Any:
+    if op in ("mean", "sum"):
+        if kernels.reduce is None:
+            return None
+        total, weight_total, invalid = kernels.reduce(p, y, w)
+        if invalid or (op == "mean" and not weight_total > 0):
+            return None
+        return dtype.type(total if op == "sum" else total / weight_total)
+    # Elementwise kernels see flat arrays; multiclass kernels their (n, K) layout.
+    def flat(array: Any) -> Any:
+        return array if kernels.multiclass else array.reshape(-1)
+
+    if op == "none":
+        if kernels.values is None:
+            return None
+        out = np.empty(values_shape, dtype=dtype)
+        return None if kernels.values(p, y, w, out.reshape(-1)) else out
+    if op in ("gradient", "loss_gradient") and kernels.loss_gradient is not None:
+        value = np.empty(values_shape, dtype=dtype)
+        gradient = np.empty(shape, dtype=dtype)
+        if kernels.loss_gradient(p, y, w, value.reshape(-1), flat(gradient)):
+            return None
+        return gradient if op == "gradient" else (value, gradient)
+    if op in ("hessian", "gradient_hessian") and kernels.gradient_hessian is not None:
+        gradient = np.empty(shape, dtype=dtype)
+        hessian = np.empty(shape, dtype=dtype)
+        if kernels.gradient_hessian(p, y, w, flat(gradient), flat(hessian)):
+            return None
+        return hessian if op == "hessian" else (gradient, hessian)
+    return None

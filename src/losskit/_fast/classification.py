@@ -1,0 +1,1 @@
+"""Fused kernels: classification losses (placeholder until written)."""

@@ -1,0 +1,1 @@
+"""Fused kernels: regression losses (placeholder until written)."""
