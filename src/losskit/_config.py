@@ -18,24 +18,31 @@ class Settings:
     #: Below this many elements the reference path is used: a kernel call's fixed cost
     #: (thread start-up) outweighs the saved passes over memory.
     fast_min_size: int = 32_768
+    #: Also use the kernels that measured slower than the reference path
+    #: (``losskit._fast.SLOWER``); for tests that check every kernel.
+    fast_force: bool = False
 
 
 settings = Settings()
 
 
 @contextlib.contextmanager
-def fast_path(enabled: bool = True, *, min_size: int | None = None) -> Iterator[Settings]:
-    """Temporarily switch the fast path on or off (and its size threshold).
+def fast_path(enabled: bool = True, *, min_size: int | None = None,
+              force: bool | None = None) -> Iterator[Settings]:
+    """Temporarily switch the fast path on or off (its size threshold, and ``force``:
+    use even the kernels measured slower than the reference path).
 
     >>> import losskit as lk
     >>> with lk.fast_path(False):
     ...     pass  # every loss takes the reference array-API path here
     """
-    saved = (settings.fast, settings.fast_min_size)
+    saved = (settings.fast, settings.fast_min_size, settings.fast_force)
     settings.fast = enabled
     if min_size is not None:
         settings.fast_min_size = min_size
+    if force is not None:
+        settings.fast_force = force
     try:
         yield settings
     finally:
-        settings.fast, settings.fast_min_size = saved
+        settings.fast, settings.fast_min_size, settings.fast_force = saved

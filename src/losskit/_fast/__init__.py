@@ -2,12 +2,14 @@
 
 The reference path (array-API formulas in ``losskit.losses``) is the definition; a
 kernel here is a faster way to compute the same numbers for C-contiguous float32 or
-float64 NumPy arrays, checked against it by ``tests/test_fast.py`` (rel 1e-14 in
-float64). A kernel validates its inputs in the same pass and reports how many are
-invalid (non-finite, outside the loss's domain); then ``dispatch`` returns None and the
-reference path runs, which raises its precise error. ``dispatch`` also returns None
-whenever it cannot serve a call (numba missing, another array library, mixed dtypes, a
-parameter or link without a kernel), so the fast path never changes behaviour.
+float64 NumPy arrays, checked against it by ``tests/test_fast_regression.py`` and
+``tests/test_fast_classification.py`` (rel 1e-14 in float64). A kernel validates its
+inputs in the same pass and reports how many are invalid (non-finite, outside the
+loss's domain); then ``dispatch`` returns None and the reference path runs, which
+raises its precise error. ``dispatch`` also returns None whenever it cannot serve a
+call (numba missing, another array library, mixed dtypes, a parameter or link without
+a kernel, a kernel measured slower than the reference path), so the fast path never
+changes behaviour.
 
 Kernel modules register a *provider* per loss class: ``provider(loss)`` returns a
 ``Kernels`` (one callable per operation it supports) or None for parameters it does
@@ -23,10 +25,28 @@ from typing import Any
 
 import numpy as np
 
+from losskit._config import settings
+
 __all__ = ["Kernels", "available", "dispatch", "provider"]
 
 #: Modules holding kernels; imported (and numba with them) on the first dispatch.
 KERNEL_MODULES: tuple[str, ...] = ("losskit._fast.regression", "losskit._fast.classification")
+
+#: Kernels measured slower than the reference path, by (loss, link): dispatch declines
+#: them unless ``settings.fast_force``. Measured with ``python -m benchmarks.elementwise
+#: --quick`` (n = 1e6, float64, 2 threads, 2026-11-26): numba's scalar exp/log/tanh
+#: lose to NumPy's vectorised ones where a loss is dominated by them.
+SLOWER: dict[tuple[str, str], frozenset[str]] = {
+    ("log_cosh", "identity"): frozenset({"gradient_hessian", "loss_gradient"}),
+    ("poisson", "log"): frozenset({"reduce", "values", "gradient_hessian", "loss_gradient"}),
+    ("gamma", "log"): frozenset({"reduce", "values"}),
+    ("tweedie", "log"): frozenset({"reduce", "values", "loss_gradient"}),
+    ("binary_cross_entropy", "logit"): frozenset({"reduce", "values"}),
+    ("binary_cross_entropy", "identity"): frozenset({"reduce", "values", "loss_gradient"}),
+}
+_FIELD = {"mean": "reduce", "sum": "reduce", "none": "values", "gradient": "loss_gradient",
+          "loss_gradient": "loss_gradient", "hessian": "gradient_hessian",
+          "gradient_hessian": "gradient_hessian"}
 
 _PROVIDERS: dict[type, Callable[[Any], Kernels | None]] = {}
 _loaded = False
@@ -103,6 +123,10 @@ def dispatch(loss: Any, op: str, y_pred: Any, y_true: Any, sample_weight: Any) -
     types, shapes and dtypes.
     """
     if loss.nan_policy != "raise" or not _plain(y_pred):
+        return None
+    if not settings.fast_force and _FIELD.get(op) in SLOWER.get((loss.name, loss.link.name), ()):
+        return None
+    if y_pred.ndim == 0 or y_pred.size == 0:  # the reference path raises for both
         return None
     dtype = y_pred.dtype
     if dtype not in (np.float32, np.float64) or not _plain(y_true):

@@ -1,1 +1,531 @@
-"""Fused kernels: classification losses (placeholder until written)."""
+r"""Fused kernels: binary cross-entropy, focal (logit), hinge and softmax cross-entropy.
+
+Each kernel computes the numbers of the reference formulas in ``losskit.losses`` (the
+definition) in one pass over memory, with the same operations in the same order and in
+the input's dtype: ``softplus(x) = max(x, 0) + log1p(e^{-|x|})``, ``expit`` by the sign
+of ``x``, the focal weight ``exp(gamma log q)`` in log space, and ``log_softmax`` /
+``softmax`` as ``numerics._shifted`` writes them (the max's 1 split off the sum, each
+``e^{x - m}`` corrected by the TwoSum error of ``x - m``, and the row sums added in
+NumPy's pairwise order). What remains are the one-ulp differences between NumPy's and
+the C library's ``exp``/``log``/``log1p``. A kernel counts the inputs the reference path
+would reject in the same pass (see ``_elementwise_point`` and ``_class_index``).
+
+Duplication: each loss's scalar formula is written once, as an inlined helper; one
+driver per operation serves every elementwise loss, which it picks by an integer code
+constant within a call (``_BCE_LOGIT`` ...) — no per-loss drivers and no closures over
+jitted functions, which numba cannot cache. Float32 inputs are computed in float32
+(``type(x)(c)`` types each constant, as NumPy's weak Python scalars do); reductions add
+``w_i L_i`` in float64, in blocks of ``_BLOCK`` elements.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+from numba import prange
+
+from losskit._fast import Kernels, provider
+from losskit.losses.classification import BinaryCrossEntropy, CrossEntropy, default_eps
+from losskit.losses.focal import Focal
+from losskit.losses.margin import Hinge
+
+# Loss codes of the elementwise drivers.
+_BCE_LOGIT, _BCE_PROBABILITY, _FOCAL_LOGIT, _HINGE = 0, 1, 2, 3
+#: Elements per block of a reduction: each block is summed on its own, then the blocks.
+_BLOCK = 1024
+#: Rows of NumPy's pairwise summation summed by 8 accumulators (``PW_BLOCKSIZE``).
+_PAIRWISE_LEAF = 128
+
+# error_model="numpy": a float division by zero gives inf/nan as in NumPy, not an
+# exception (and no check per division).
+_jit_helper = numba.njit(inline="always", cache=True, error_model="numpy")
+_jit_driver = numba.njit(parallel=True, cache=True, fastmath=False, nogil=True,
+                         error_model="numpy")
+
+
+# ------------------------------------------------------------ scalar helpers
+@_jit_helper
+def _expit_pair(z, e):
+    """``(expit(z), expit(-z))`` given ``e = exp(-|z|)``, as ``numerics.expit``."""
+    one = type(z)(1.0)
+    small = e / (one + e)
+    large = one / (one + e)
+    return (large if z >= 0 else small), (large if -z >= 0 else small)
+
+
+@_jit_helper
+def _bce_logit(z, y, pos_weight, order):
+    """BCE on a logit: ``a softplus(-z) + (1 - y) softplus(z)``, ``a = pos_weight y``."""
+    t = type(z)
+    one, zero = t(1.0), t(0.0)
+    bad = not (np.isfinite(z) and y >= 0 and y <= 1)
+    a = pos_weight * y
+    e = np.exp(-abs(z))
+    value = gradient = hessian = zero
+    if order < 2:
+        log_term = np.log1p(e)
+        value = a * (max(-z, zero) + log_term) + (one - y) * (max(z, zero) + log_term)
+    if order > 0:
+        p, not_p = _expit_pair(z, e)
+        gradient = (one - y) * p - a * not_p
+        hessian = (a + one - y) * p * not_p
+    return bad, value, gradient, hessian
+
+
+@_jit_helper
+def _bce_probability(p, y, pos_weight, low, high, order):
+    """BCE on a probability clipped to ``[low, high]``."""
+    one, zero = type(p)(1.0), type(p)(0.0)
+    bad = not (p >= 0 and p <= 1 and y >= 0 and y <= 1)
+    a = pos_weight * y
+    p = min(max(p, low), high)
+    value = gradient = hessian = zero
+    if order < 2:
+        value = -(a * np.log(p) + (one - y) * np.log1p(-p))
+    if order > 0:
+        gradient = (one - y) / (one - p) - a / p
+        q = one - p
+        hessian = a / (p * p) + (one - y) / (q * q)
+    return bad, value, gradient, hessian
+
+
+@_jit_helper
+def _focal_logit(z, y, gamma, focusing, alpha, one_minus_alpha, weighted, order):
+    """``focal._focal_logit`` times ``alpha_t`` (``focusing``: gamma != 0)."""
+    t = type(z)
+    one, zero, two = t(1.0), t(0.0), t(2.0)
+    bad = not (np.isfinite(z) and y >= 0 and y <= 1)
+    e = np.exp(-abs(z))
+    log_term = np.log1p(e)
+    log_p = -(max(-z, zero) + log_term)
+    log_not_p = -(max(z, zero) + log_term)
+    if y >= 1:
+        log_q = log_not_p
+    elif y <= 0:
+        log_q = log_p
+    else:  # logaddexp(log y + log sigma(-z), log(1 - y) + log sigma(z))
+        first = np.log(y) + log_not_p
+        second = np.log1p(-y) + log_p
+        log_q = max(first, second) + np.log1p(np.exp(-abs(first - second)))
+    ce = -(y * log_p + (one - y) * log_not_p)
+    weight = np.exp(gamma * log_q) if focusing else one
+    value = weight * ce if focusing else ce
+    gradient = hessian = zero
+    if order > 0:
+        p, not_p = _expit_pair(z, e)
+        residual = (one - y) * p - y * not_p
+        sign = one - two * y
+        s = p * not_p
+        if focusing:
+            ratio = np.exp(log_p + log_not_p - log_q)
+            slope = gamma * ratio * sign * ce + residual
+            gradient = weight * slope
+            ratio_slope = ratio * (not_p - p) - ratio * ratio * sign
+            slope_slope = gamma * sign * (ratio_slope * ce + ratio * residual) + s
+            hessian = weight * (gamma * ratio * sign * slope + slope_slope)
+        else:
+            gradient, hessian = residual, s
+    if weighted:
+        alpha_t = alpha * y + one_minus_alpha * (one - y)
+        value, gradient, hessian = alpha_t * value, alpha_t * gradient, alpha_t * hessian
+    return bad, value, gradient, hessian
+
+
+@_jit_helper
+def _hinge(z, y):
+    """``max(0, 1 - s z)``, ``s = -1 if y == 0 else y``; the Hessian surrogate 1."""
+    one, zero = type(z)(1.0), type(z)(0.0)
+    bad = not (np.isfinite(z) and (y == 0 or y == 1 or y == -1))
+    s = -one if y == 0 else y
+    m = s * z
+    value = one - m if m < one else zero
+    gradient = s * (-one if m < one else zero)
+    return bad, value, gradient, one
+
+
+@_jit_helper
+def _elementwise_point(kind, params, prediction, target, order):
+    """``(invalid, value, gradient, Hessian)`` of one element for loss code ``kind``.
+
+    ``order`` 0: the value; 1: value and gradient; 2: gradient and Hessian.
+    """
+    if kind == _BCE_LOGIT:
+        return _bce_logit(prediction, target, params[0], order)
+    if kind == _BCE_PROBABILITY:
+        return _bce_probability(prediction, target, params[0], params[1], params[2], order)
+    if kind == _FOCAL_LOGIT:
+        return _focal_logit(prediction, target, params[0], params[1] != 0, params[2],
+                            params[3], params[4] != 0, order)
+    return _hinge(prediction, target)
+
+
+@_jit_helper
+def _weight_of(w, i, one):
+    """``(w_i, invalid)``: 1 without weights; invalid unless finite and ``>= 0``."""
+    if w.size == 0:
+        return one, False
+    weight = w[i]
+    return weight, not (np.isfinite(weight) and weight >= 0)
+
+
+# ------------------------------------------------------- elementwise drivers
+@_jit_driver
+def _elementwise_reduce(kind, params, p, y, w):
+    """``(sum w_i L_i, sum w_i, n_invalid)``, the sums in float64."""
+    n = p.size
+    one = p.dtype.type(1.0)
+    total = 0.0
+    weight_total = 0.0
+    invalid = 0
+    zeros = 0
+    negatives = 0
+    for block in prange((n + _BLOCK - 1) // _BLOCK):
+        block_total = 0.0
+        block_weight = 0.0
+        block_invalid = 0
+        block_zeros = 0
+        block_negatives = 0
+        for i in range(block * _BLOCK, min(block * _BLOCK + _BLOCK, n)):
+            bad, value, _, _ = _elementwise_point(kind, params, p[i], y[i], 0)
+            weight, bad_weight = _weight_of(w, i, one)
+            block_total += value * weight
+            block_weight += weight
+            block_invalid += bad or bad_weight
+            block_zeros += y[i] == 0
+            block_negatives += y[i] == -1
+        total += block_total
+        weight_total += block_weight
+        invalid += block_invalid
+        zeros += block_zeros
+        negatives += block_negatives
+    if kind == _HINGE and zeros > 0 and negatives > 0:  # 0 and -1 mixed: the check fails
+        invalid += 1
+    return total, weight_total, invalid
+
+
+@_jit_driver
+def _elementwise_fill(kind, params, p, y, w, values, gradients, hessians):
+    """Write ``w_i L_i``, ``w_i g_i``, ``w_i h_i`` into those outputs that are not empty."""
+    n = p.size
+    one = p.dtype.type(1.0)
+    order = 2 if hessians.size else (1 if gradients.size else 0)
+    invalid = 0
+    zeros = 0
+    negatives = 0
+    for i in prange(n):
+        bad, value, gradient, hessian = _elementwise_point(kind, params, p[i], y[i], order)
+        weight, bad_weight = _weight_of(w, i, one)
+        if values.size:
+            values[i] = value * weight
+        if gradients.size:
+            gradients[i] = gradient * weight
+        if hessians.size:
+            hessians[i] = hessian * weight
+        invalid += bad or bad_weight
+        zeros += y[i] == 0
+        negatives += y[i] == -1
+    if kind == _HINGE and zeros > 0 and negatives > 0:
+        invalid += 1
+    return invalid
+
+
+def _elementwise(kind: int, params: dict[Any, np.ndarray]) -> Kernels:
+    """Kernels of loss code ``kind``; ``params`` maps each dtype to its parameters."""
+
+    def empty(p: np.ndarray) -> np.ndarray:
+        return np.empty(0, dtype=p.dtype)
+
+    def reduce(p: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float, int]:
+        return _elementwise_reduce(kind, params[p.dtype], p, y, w)
+
+    def values(p: np.ndarray, y: np.ndarray, w: np.ndarray, out: np.ndarray) -> int:
+        return _elementwise_fill(kind, params[p.dtype], p, y, w, out, empty(p), empty(p))
+
+    def loss_gradient(p: np.ndarray, y: np.ndarray, w: np.ndarray, out_value: np.ndarray,
+                      out_gradient: np.ndarray) -> int:
+        return _elementwise_fill(kind, params[p.dtype], p, y, w, out_value, out_gradient,
+                                 empty(p))
+
+    def gradient_hessian(p: np.ndarray, y: np.ndarray, w: np.ndarray,
+                         out_gradient: np.ndarray, out_hessian: np.ndarray) -> int:
+        return _elementwise_fill(kind, params[p.dtype], p, y, w, empty(p), out_gradient,
+                                 out_hessian)
+
+    return Kernels(reduce=reduce, values=values, loss_gradient=loss_gradient,
+                   gradient_hessian=gradient_hessian)
+
+
+def _per_dtype(make: Any) -> dict[Any, np.ndarray]:
+    """``{dtype: make(dtype) as an array of that dtype}`` for float32 and float64.
+
+    Parameters are rounded to the dtype as NumPy rounds a Python float meeting an array
+    of it; a derived value such as ``1 - eps`` is formed in Python first, as the
+    reference formulas form it.
+    """
+    return {np.dtype(t): np.array(make(np.dtype(t)), dtype=t) for t in (np.float32, np.float64)}
+
+
+# ----------------------------------------------------------------- providers
+@provider(BinaryCrossEntropy)
+def _binary_cross_entropy(loss: BinaryCrossEntropy) -> Kernels | None:
+    if isinstance(loss.pos_weight, np.ndarray):  # per label: not fused
+        return None
+    pos_weight = 1.0 if loss.pos_weight is None else float(loss.pos_weight)
+    if loss.link.name == "logit":
+        return _elementwise(_BCE_LOGIT, _per_dtype(lambda dtype: [pos_weight]))
+    if loss.link.name != "identity":
+        return None
+
+    def params(dtype: Any) -> list[float]:
+        eps = default_eps(np, dtype) if loss.eps is None else loss.eps
+        return [pos_weight, eps, 1.0 - eps]
+
+    return _elementwise(_BCE_PROBABILITY, _per_dtype(params))
+
+
+@provider(Focal)
+def _focal(loss: Focal) -> Kernels | None:
+    if loss.link.name != "logit" or isinstance(loss.alpha, tuple):
+        return None
+    alpha = 0.0 if loss.alpha is None else float(loss.alpha)
+    params = [loss.gamma, float(loss.gamma != 0), alpha, 1.0 - alpha,
+              float(loss.alpha is not None)]
+    return _elementwise(_FOCAL_LOGIT, _per_dtype(lambda dtype: params))
+
+
+@provider(Hinge)
+def _hinge_loss(loss: Hinge) -> Kernels | None:
+    return _elementwise(_HINGE, _per_dtype(lambda dtype: [0.0]))
+
+
+# ------------------------------------------------------ softmax cross-entropy
+@_jit_helper
+def _pairwise_leaf(a, start, n):
+    """NumPy's pairwise sum of ``a[start:start + n]`` for ``n <= 128`` (8 accumulators)."""
+    if n < 8:
+        total = a.dtype.type(0.0)
+        for i in range(start, start + n):
+            total += a[i]
+        return total
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    i = start + 8
+    stop = start + n - n % 8
+    while i < stop:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < start + n:
+        total += a[i]
+        i += 1
+    return total
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _pairwise_sum(a):
+    """``np.sum(a)`` bit for bit: NumPy halves ``a`` (at multiples of 8) down to leaves.
+
+    Written with an explicit stack: a recursive jitted function crashes when loaded
+    from numba's cache.
+    """
+    n = a.size
+    if n <= _PAIRWISE_LEAF:
+        return _pairwise_leaf(a, 0, n)
+    starts = np.empty(128, dtype=np.int64)
+    sizes = np.empty(128, dtype=np.int64)
+    expanded = np.zeros(128, dtype=np.bool_)
+    partial = np.empty(64, dtype=a.dtype)
+    starts[0], sizes[0], top, done = 0, n, 1, 0
+    while top > 0:
+        top -= 1
+        start, size = starts[top], sizes[top]
+        if size <= _PAIRWISE_LEAF:
+            partial[done] = _pairwise_leaf(a, start, size)
+            done += 1
+        elif expanded[top]:  # both halves are summed: add them
+            done -= 1
+            partial[done - 1] = partial[done - 1] + partial[done]
+        else:
+            half = size // 2
+            half -= half % 8
+            expanded[top] = True
+            starts[top + 1], sizes[top + 1], expanded[top + 1] = start + half, size - half, False
+            starts[top + 2], sizes[top + 2], expanded[top + 2] = start, half, False
+            top += 3
+    return partial[0]
+
+
+@_jit_helper
+def _class_index(y, k, ignore_index, has_ignore):
+    """``(invalid, kept, class)`` of a target as ``_common.class_indices`` checks it.
+
+    An ``ignore_index`` inside ``[0, K)`` is an ordinary class, as in the reference.
+    """
+    if not (np.isfinite(y) and y == np.floor(y)):
+        return True, False, 0
+    if y >= 0 and y < k:
+        return False, True, int(y)
+    return not (has_ignore and y == ignore_index), False, 0
+
+
+@_jit_helper
+def _log_softmax_row(row, target, kept, limit, e):
+    """``(invalid, -log_softmax(row)[target])``; ``e`` receives the corrected exponentials.
+
+    As ``numerics._shifted``: ``d = x - m`` (``-inf`` where it overflows, found from
+    ``x/2 - m/2 < -max/2``), ``e = e^d (1 + err)`` with ``err`` the TwoSum error of
+    ``x - m``, and ``log1p`` of the sum of all but the first max. The value is NaN
+    where a non-target ``d`` is ``-inf`` (``0 * -inf`` in ``-sum(a log p)``).
+    """
+    t = row.dtype.type
+    one, half = t(1.0), t(0.5)
+    k = row.size
+    m = row[0]
+    argmax = 0
+    finite = True
+    for j in range(k):
+        x = row[j]
+        finite = finite and np.isfinite(x)
+        if x > m:
+            m, argmax = x, j
+    d_target = t(0.0)
+    lost = False  # a non-target d is -inf
+    for j in range(k):
+        x = row[j]
+        if half * x - half * m < limit:
+            e[j] = 0.0
+            d = t(-np.inf)
+            lost = lost or not (kept and j == target)
+        else:
+            d = x - m
+            virtual = d - x
+            error = (x - (d - virtual)) + (-m - virtual)
+            e[j] = np.exp(d) * (one + error)
+        if j == target:
+            d_target = d
+    largest = e[argmax]
+    e[argmax] = 0.0
+    others = _pairwise_sum(e)
+    e[argmax] = largest
+    value = -(d_target - np.log1p(others)) if kept else t(0.0)
+    return not finite, (t(np.nan) if lost else value)
+
+
+@_jit_driver
+def _softmax_ce_reduce(z, y, w, ignore_index, has_ignore, limit):
+    """``(sum w_i L_i, sum w_i c_i, n_invalid)`` for ``(n, K)`` logits, class indices."""
+    n, k = z.shape
+    one = z.dtype.type(1.0)
+    rows = max(1, _BLOCK // k)
+    total = 0.0
+    weight_total = 0.0
+    invalid = 0
+    for block in prange((n + rows - 1) // rows):
+        e = np.empty(k, dtype=z.dtype)
+        block_total = 0.0
+        block_weight = 0.0
+        block_invalid = 0
+        for i in range(block * rows, min(block * rows + rows, n)):
+            bad, kept, target = _class_index(y[i], k, ignore_index, has_ignore)
+            weight, bad_weight = _weight_of(w, i, one)
+            if bad or bad_weight:
+                block_invalid += 1
+                continue
+            bad_row, value = _log_softmax_row(z[i], target, kept, limit, e)
+            block_invalid += bad_row
+            block_total += value * weight
+            block_weight += weight if kept else 0.0
+        total += block_total
+        weight_total += block_weight
+        invalid += block_invalid
+    return total, weight_total, invalid
+
+
+@_jit_driver
+def _softmax_ce_fill(z, y, w, ignore_index, has_ignore, limit, values, gradients, hessians):
+    """Write ``w_i L_i``, ``w_i g_ik``, ``w_i h_ik`` into those outputs that are not empty."""
+    n, k = z.shape
+    t = z.dtype.type
+    one, zero = t(1.0), t(0.0)
+    rows = max(1, _BLOCK // k)
+    invalid = 0
+    for block in prange((n + rows - 1) // rows):
+        e = np.empty(k, dtype=z.dtype)
+        block_invalid = 0
+        for i in range(block * rows, min(block * rows + rows, n)):
+            bad, kept, target = _class_index(y[i], k, ignore_index, has_ignore)
+            weight, bad_weight = _weight_of(w, i, one)
+            if bad or bad_weight:
+                block_invalid += 1
+                continue
+            bad_row, value = _log_softmax_row(z[i], target, kept, limit, e)
+            block_invalid += bad_row
+            if values.size:
+                values[i] = value * weight
+            if gradients.size or hessians.size:
+                total = _pairwise_sum(e)
+                mass = one if kept else zero  # sum_k a_k of the one-hot row
+                for j in range(k):
+                    p = e[j] / total
+                    if gradients.size:
+                        a = one if (kept and j == target) else zero
+                        gradients[i, j] = (mass * p - a) * weight
+                    if hessians.size:
+                        hessians[i, j] = mass * p * (one - p) * weight
+        invalid += block_invalid
+    return invalid
+
+
+@provider(CrossEntropy)
+def _cross_entropy(loss: CrossEntropy) -> Kernels | None:
+    ignore = loss.ignore_index
+    if (loss.link.name != "softmax" or loss.class_weight is not None
+            or loss.label_smoothing != 0 or (ignore is not None and abs(ignore) >= 2**53)):
+        return None
+    has_ignore = ignore is not None
+    ignore_value = float(ignore) if ignore is not None else 0.0
+    limits = _per_dtype(lambda dtype: -0.5 * float(np.finfo(dtype).max))
+
+    def targets(y: np.ndarray) -> np.ndarray:
+        # Indices as float64 (exact below 2**53): one compiled variant per logit dtype.
+        return y if y.dtype == np.float64 else y.astype(np.float64)
+
+    def empty(z: np.ndarray, ndim: int) -> np.ndarray:
+        return np.empty((0,) * ndim, dtype=z.dtype)
+
+    def served(z: np.ndarray, y: np.ndarray) -> bool:
+        # The reference path raises for fewer than 2 classes and non-numeric targets.
+        return z.shape[1] >= 2 and y.dtype.kind in "biuf"
+
+    def fill(z: np.ndarray, y: np.ndarray, w: np.ndarray, values: np.ndarray,
+             gradients: np.ndarray, hessians: np.ndarray) -> int:
+        if not served(z, y):
+            return 1
+        return _softmax_ce_fill(z, targets(y), w, ignore_value, has_ignore,
+                                limits[z.dtype][()], values, gradients, hessians)
+
+    def reduce(z: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float, int]:
+        if not served(z, y):
+            return 0.0, 0.0, 1
+        return _softmax_ce_reduce(z, targets(y), w, ignore_value, has_ignore,
+                                  limits[z.dtype][()])
+
+    return Kernels(
+        reduce=reduce,
+        values=lambda z, y, w, out: fill(z, y, w, out, empty(z, 2), empty(z, 2)),
+        loss_gradient=lambda z, y, w, value, gradient: fill(z, y, w, value, gradient,
+                                                             empty(z, 2)),
+        gradient_hessian=lambda z, y, w, gradient, hessian: fill(z, y, w, empty(z, 1),
+                                                                 gradient, hessian),
+        multiclass=True,
+    )
+
