@@ -16,6 +16,12 @@ constant within a call (``_BCE_LOGIT`` ...) — no per-loss drivers and no closu
 jitted functions, which numba cannot cache. Float32 inputs are computed in float32
 (``type(x)(c)`` types each constant, as NumPy's weak Python scalars do); reductions add
 ``w_i L_i`` in float64, in blocks of ``_BLOCK`` elements.
+
+Speed: per element a kernel is bound by the C library's scalar ``exp``/``log1p``
+(3 to 5 ns each), where the reference path's passes use NumPy's SIMD loops; so a value
+alone (one ``exp`` and one ``log1p``) costs about what the reference does per core,
+and the gains come from the threads, from derivatives that share one ``exp``, and from
+softmax rows read once instead of in ten passes.
 """
 
 from __future__ import annotations
