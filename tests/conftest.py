@@ -260,3 +260,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if name == test_name and re.fullmatch(regex, case_id):
                 item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
                 break
+
+
+# ---------------------------------------------- fast path (tests/test_fast_*.py)
+def fast_call(loss: Loss, op: str, y_pred: Any, y_true: Any, weight: Any) -> Any:
+    """One public operation: a reduction ("mean", "sum", "none") or a method name."""
+    if op in ("mean", "sum", "none"):
+        return loss(y_pred, y_true, weight, reduction=op)
+    return getattr(loss, op)(y_pred, y_true, weight)
+
+
+def fast_only(loss: Loss, op: str, y_pred: Any, y_true: Any, weight: Any,
+          monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``op`` by the fast path, with the reference path made to fail."""
+
+    def reference_ran(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"the reference path ran for {op!r}: the fast path declined")
+
+    with monkeypatch.context() as patch, lk.fast_path(True, min_size=0, force=True):
+        patch.setattr(type(loss), "_prepare", reference_ran)
+        return fast_call(loss, op, y_pred, y_true, weight)
+
+
+def reference_only(loss: Loss, op: str, y_pred: Any, y_true: Any, weight: Any) -> Any:
+    with lk.fast_path(False):
+        return fast_call(loss, op, y_pred, y_true, weight)

@@ -27,6 +27,9 @@ import pytest
 pytest.importorskip("numba")
 
 import losskit as lk
+from conftest import fast_call as _call
+from conftest import fast_only as _fast
+from conftest import reference_only as _reference
 from losskit._fast import classification as kernels_module
 from losskit._fast import dispatch, kernels_for
 from losskit.core import Loss
@@ -176,27 +179,6 @@ CASES = [
 
 
 # ------------------------------------------------------------------ helpers
-def _call(loss: Loss, op: str, y_pred: Any, y_true: Any, weight: Any) -> Any:
-    if op in ("mean", "sum", "none"):
-        return loss(y_pred, y_true, weight, reduction=op)
-    return getattr(loss, op)(y_pred, y_true, weight)
-
-
-def _fast(loss: Loss, op: str, y_pred: Any, y_true: Any, weight: Any,
-          monkeypatch: pytest.MonkeyPatch) -> Any:
-    """``op`` by the fast path, with the reference path made to fail."""
-
-    def reference_ran(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError(f"the reference path ran for {op!r}: the fast path declined")
-
-    with monkeypatch.context() as patch, lk.fast_path(True, min_size=0, force=True):
-        patch.setattr(type(loss), "_prepare", reference_ran)
-        return _call(loss, op, y_pred, y_true, weight)
-
-
-def _reference(loss: Loss, op: str, y_pred: Any, y_true: Any, weight: Any) -> Any:
-    with lk.fast_path(False):
-        return _call(loss, op, y_pred, y_true, weight)
 
 
 #: Which outputs of each operation are derivatives (compared with an absolute floor).

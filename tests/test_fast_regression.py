@@ -32,6 +32,9 @@ numba = pytest.importorskip("numba")
 
 import losskit as lk  # noqa: E402
 import losskit._fast as fast_module  # noqa: E402
+from conftest import fast_call as _call  # noqa: E402
+from conftest import fast_only as _fast  # noqa: E402
+from conftest import reference_only as _reference  # noqa: E402
 from losskit._fast import regression as kernels_module  # noqa: E402
 from losskit.core import Loss  # noqa: E402
 
@@ -199,27 +202,6 @@ def _scales(loss: Loss, p: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray] |
 
 
 # --------------------------------------------------------------- helpers
-def _call(loss: Loss, op: str, y_pred: Any, y_true: Any, weight: Any) -> Any:
-    if op in ("mean", "sum", "none"):
-        return loss(y_pred, y_true, weight, reduction=op)
-    return getattr(loss, op)(y_pred, y_true, weight)
-
-
-def _fast(loss: Loss, op: str, y_pred: Any, y_true: Any, weight: Any,
-          monkeypatch: pytest.MonkeyPatch) -> Any:
-    """``op`` by the fast path, with the reference path made to fail."""
-
-    def reference_ran(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError(f"the reference path ran for {op!r}: the fast path declined")
-
-    with monkeypatch.context() as patch, lk.fast_path(True, min_size=0, force=True):
-        patch.setattr(type(loss), "_prepare", reference_ran)
-        return _call(loss, op, y_pred, y_true, weight)
-
-
-def _reference(loss: Loss, op: str, y_pred: Any, y_true: Any, weight: Any) -> Any:
-    with lk.fast_path(False):
-        return _call(loss, op, y_pred, y_true, weight)
 
 
 def _assert_agree(fast: Any, reference: Any, op: str, loss: Loss, y_pred: np.ndarray,
