@@ -102,6 +102,8 @@ def build_loss_cases() -> list[LossCase]:
     seen: set[str] = set()
     for name in lk.list_losses():
         cls = lk.registry.loss_class(name)
+        if not cls.pointwise:
+            continue  # structured losses (ranking, embeddings ...) have their own suites
         default = cls()
         settings: list[dict[str, Any]] = [{}]
         for variant in VARIANTS.get(name, []):
@@ -118,6 +120,10 @@ def build_loss_cases() -> list[LossCase]:
 
 
 LOSS_CASES: list[LossCase] = build_loss_cases()
+#: Registered structured losses (``Loss.pointwise`` False): ranking, embedding,
+#: sequence and policy-gradient losses, tested by their family's own suites.
+STRUCTURED_NAMES: list[str] = [name for name in lk.list_losses()
+                               if not lk.registry.loss_class(name).pointwise]
 
 
 def case_params(cases: list[LossCase] | None = None) -> list[Any]:

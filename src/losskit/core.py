@@ -147,6 +147,11 @@ class Loss:
     y_pred_meaning: ClassVar[str] = "a real prediction"
     #: The last axis of y_pred holds classes (or tuple members): values drop it.
     multiclass: ClassVar[bool] = False
+    #: Each sample's loss depends on its own prediction row alone (elementwise and
+    #: multiclass losses). False for structured losses: ranking lists, embedding
+    #: tuples, sequences and policy-gradient surrogates, whose inputs have their own
+    #: layout; the pointwise generic suite (``tests/test_generic.py``) skips them.
+    pointwise: ClassVar[bool] = True
 
     def __init__(self, *, link: str | Link | None = None, nan_policy: str = "raise") -> None:
         link_object = get_link(link)
