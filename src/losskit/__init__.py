@@ -25,6 +25,7 @@ from losskit.analysis import (
 )
 from losskit.compose import SumLoss
 from losskit.core import Distribution, Loss, Properties
+from losskit.fit import ConvergenceWarning, FitResult, fit
 from losskit.losses import *  # noqa: F403
 from losskit.losses import __all__ as _losses
 from losskit.registry import aliases, get, list_losses, register
@@ -34,10 +35,12 @@ __version__ = "0.1.0"
 __all__ = [
     "AlignmentResult",
     "CheckReport",
+    "ConvergenceWarning",
     "CustomLoss",
     "Distribution",
     "DistributionLoss",
     "Finding",
+    "FitResult",
     "NumericalDerivativeWarning",
     "Loss",
     "Properties",
@@ -48,6 +51,7 @@ __all__ = [
     "check",
     "custom",
     "fast_path",
+    "fit",
     "from_distribution",
     "get",
     "links",
@@ -58,3 +62,14 @@ __all__ = [
     "register",
     *_losses,
 ]
+
+_LAZY_MODULES = ("plot",)
+
+
+def __getattr__(name: str) -> object:
+    # Submodules with optional dependencies load on first use: lk.plot needs matplotlib.
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"losskit.{name}")
+    raise AttributeError(f"module 'losskit' has no attribute {name!r}")

@@ -1,0 +1,43 @@
+"""L-BFGS (scipy's L-BFGS-B) for smooth objectives without a usable full Hessian.
+
+Multiclass models, large ``d`` and losses without an exact Hessian take this path.
+The objective and its gradient come from one fused pass over the data
+(``loss_gradient``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize
+
+from losskit.fit._problem import EPS, LinearProblem, gradient_norm
+from losskit.fit._result import SolverResult
+
+__all__ = ["lbfgs"]
+
+
+def lbfgs(problem: LinearProblem, theta: np.ndarray, *, tol: float, max_iter: int,
+          callback: Callable[[Any], Any] | None = None) -> SolverResult:
+    history: list[float] = [problem.smooth_value(theta)]
+
+    def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
+        with np.errstate(over="ignore"):  # a long trial step may overflow: rejected
+            return problem.smooth_value_gradient(x)
+
+    def record(intermediate_result: Any) -> None:
+        history.append(float(intermediate_result.fun))
+        if callback is not None:
+            callback(intermediate_result.x)
+
+    result = minimize(fun, theta, jac=True, method="L-BFGS-B", callback=record,
+                      options={"maxiter": max_iter, "gtol": tol, "ftol": 64 * EPS,
+                               "maxcor": 30, "maxls": 50})
+    value, gradient = problem.smooth_value_gradient(result.x)
+    # L-BFGS-B also stops when the objective no longer changes (ftol): that counts as
+    # convergence only where the gradient is small too.
+    converged = gradient_norm(gradient) <= max(tol, 1e3 * EPS * max(1.0, abs(value)))
+    return SolverResult(np.asarray(result.x), value, int(result.nit), converged, history,
+                        str(result.message), {"gradient_norm": gradient_norm(gradient)})
