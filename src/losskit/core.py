@@ -206,6 +206,13 @@ class Loss:
     def __hash__(self) -> int:
         return hash((type(self), repr(self)))
 
+    def __sklearn_clone__(self) -> Loss:
+        # scikit-learn's clone() rebuilds objects with get_params from their __init__;
+        # a loss is cloned whole (custom losses carry functions, not parameters).
+        import copy
+
+        return copy.deepcopy(self)
+
     # --------------------------------------------------------------- public API
     def __call__(
         self,

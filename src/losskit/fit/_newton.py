@@ -4,9 +4,11 @@ Each iteration forms the Hessian ``X^T diag(h) X`` of the data term (plus the ri
 term), factors it by Cholesky and steps along the Newton direction, halving the step
 until the Armijo condition holds (Nocedal & Wright, *Numerical Optimization*, 2nd ed.,
 Algorithms 3.1 and 3.3). Where the Hessian is not positive definite (a Huber fit
-whose residuals all lie beyond ``delta``, a non-convex loss, collinear columns) a
-multiple of the identity is added, growing tenfold until the factorisation succeeds
-(Levenberg–Marquardt damping).
+whose residuals all lie beyond ``delta``, a non-convex loss, collinear columns or
+more features than samples) the step is the minimum-norm one over the eigenvectors
+of the Hessian, with each curvature taken in absolute value: a descent direction
+that leaves flat directions alone, so that an underdetermined least-squares fit ends
+at the same solution whether a row is repeated or weighted.
 
 It stops when the largest entry of the gradient is at most ``tol``, or when the Newton
 decrement ``-g^T s`` falls to the rounding level of the objective (no further
@@ -65,20 +67,28 @@ def newton(problem: LinearProblem, theta: np.ndarray, *, tol: float, max_iter: i
 
 
 def _newton_step(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
-    size = hessian.shape[0]
-    scale = max(float(np.max(np.abs(np.diag(hessian)))), 1e-300)
-    damping = 0.0
-    for _ in range(40):
-        try:
-            factor = cho_factor(hessian + damping * np.eye(size), lower=True,
-                                check_finite=False)
-            step = -cho_solve(factor, gradient, check_finite=False)
+    """``-H^{-1} g`` by Cholesky; for a singular or indefinite ``H``, the minimum-norm
+    step over the eigenvectors of ``H`` with curvature ``|lambda|`` (a descent
+    direction that ignores the flat directions, as ``lstsq`` does for least squares
+    with more features than samples)."""
+    try:
+        factor, lower = cho_factor(hessian, lower=True, check_finite=False)
+        pivots = np.abs(np.diag(factor))
+        if pivots.size and np.min(pivots) ** 2 > 1e-10 * np.max(pivots) ** 2:
+            step = -cho_solve((factor, lower), gradient, check_finite=False)
             if np.all(np.isfinite(step)):
                 return step
-        except LinAlgError:
-            pass
-        damping = scale * 1e-12 if damping == 0.0 else damping * 10.0
-    return -gradient / scale
+    except LinAlgError:
+        pass
+    values, vectors = np.linalg.eigh(hessian)
+    curvature = np.abs(values)
+    cutoff = max(float(np.max(curvature)) * hessian.shape[0] * EPS, 1e-300)
+    keep = curvature > cutoff
+    projected = vectors[:, keep].T @ gradient
+    step = -vectors[:, keep] @ (projected / curvature[keep])
+    if not np.any(keep) or float(gradient @ step) >= 0:
+        return -gradient / max(float(np.max(curvature)), 1.0)
+    return step
 
 
 def _armijo(problem: LinearProblem, theta: np.ndarray, value: float, step: np.ndarray,
