@@ -48,7 +48,7 @@ class DaskData:
             return DataStats(value)
         grad_coef = sum(r.grad_coef for r in results)
         grad_intercept = sum(r.grad_intercept for r in results)
-        hessian = sum(r.hessian for r in results) if order == 2 else None
+        hessian = sum(r.hessian for r in results) if order >= 2 else None
         return DataStats(value, np.asarray(grad_coef), np.asarray(grad_intercept),
                          None if hessian is None else np.asarray(hessian))
 

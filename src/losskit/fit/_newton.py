@@ -47,7 +47,7 @@ def newton(problem: LinearProblem, theta: np.ndarray, *, tol: float, max_iter: i
             converged, n_iter = True, n_iter - 1
             message = "Newton decrement at the rounding level of the objective"
             break
-        accepted = _armijo(problem, theta, value, step, decrement)
+        accepted, trial = _armijo(problem, theta, value, step, decrement)
         if accepted is None:
             # No decrease is representable: at the optimum to working precision if the
             # gradient is small relative to the curvature, else a genuine failure.
@@ -56,7 +56,7 @@ def newton(problem: LinearProblem, theta: np.ndarray, *, tol: float, max_iter: i
             n_iter -= 1
             break
         theta = accepted
-        value, gradient, hessian = problem.smooth_value_gradient_hessian(theta)
+        value, gradient, hessian = problem.smooth_value_gradient_hessian(theta, trial)
         history.append(value)
         if callback is not None:
             callback(theta)
@@ -92,13 +92,15 @@ def _newton_step(hessian: np.ndarray, gradient: np.ndarray) -> np.ndarray:
 
 
 def _armijo(problem: LinearProblem, theta: np.ndarray, value: float, step: np.ndarray,
-            decrement: float) -> np.ndarray | None:
+            decrement: float) -> tuple[np.ndarray | None, float]:
+    """The first of ``theta + t step``, ``t = 1, 1/2, ...`` with sufficient decrease,
+    and its value."""
     t = 1.0
     for _ in range(60):
         candidate = theta + t * step
         with np.errstate(over="ignore"):  # a long trial step may overflow exp: rejected
             trial = problem.smooth_value(candidate)
         if np.isfinite(trial) and trial <= value - 1e-4 * t * decrement:
-            return candidate
+            return candidate, trial
         t *= 0.5
-    return None
+    return None, value

@@ -67,7 +67,7 @@ class DataStats:
     """The data term at one point: value, and derivatives with respect to ``B`` and ``b``.
 
     ``hessian`` is the full Hessian of the data term over ``theta`` (only for
-    single-output models, ``order=2``).
+    single-output models, ``order`` 2, or 3 which leaves ``value`` NaN).
     """
 
     value: float
@@ -115,18 +115,31 @@ def block_stats(X: np.ndarray, y: Any, sample_weight: Any, loss: Loss, coef: np.
         return DataStats(float(np.sum(values)) / denominator,
                          (X.T @ gradient) / denominator,
                          np.sum(gradient, axis=0) / denominator)
-    values = loss(eta, y, sample_weight, reduction="none")
+    # order 2: gradient and Hessian; the value too unless the caller has it (order 3).
+    value = math.nan
+    if order == 2:
+        value = float(loss(eta, y, sample_weight, reduction="sum")) / denominator
     gradient, hessian = loss.gradient_hessian(eta, y, sample_weight)
-    weighted = X * hessian[:, None]
     d = X.shape[1]
     full = np.empty((d + 1, d + 1))
-    full[:d, :d] = X.T @ weighted
-    full[:d, d] = full[d, :d] = np.sum(weighted, axis=0)
+    full[:d, :d] = _weighted_gram(X, hessian)
+    full[:d, d] = full[d, :d] = X.T @ hessian
     full[d, d] = np.sum(hessian)
-    return DataStats(float(np.sum(values)) / denominator,
-                     (X.T @ gradient) / denominator,
+    return DataStats(value, (X.T @ gradient) / denominator,
                      np.atleast_1d(np.sum(gradient, axis=0)) / denominator,
                      full / denominator)
+
+
+def _weighted_gram(X: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``X^T diag(weight) X``; by BLAS ``syrk`` on ``sqrt(weight) X`` (one triangle, half
+    the work of a general product) where no weight is negative."""
+    if X.shape[0] < 64 or np.any(weight < 0):
+        return X.T @ (X * weight[:, None])
+    from scipy.linalg.blas import dsyrk
+
+    scaled = np.multiply(X, np.sqrt(weight)[:, None], order="F")
+    upper = dsyrk(1.0, scaled, trans=1, lower=0)
+    return np.triu(upper) + np.triu(upper, 1).T
 
 
 class LinearProblem:
@@ -193,18 +206,23 @@ class LinearProblem:
         return value, gradient
 
     def smooth_value_gradient_hessian(
-        self, theta: np.ndarray
+        self, theta: np.ndarray, value: float | None = None
     ) -> tuple[float, np.ndarray, np.ndarray]:
-        """Single-output models: value, gradient and the full Hessian over ``theta``."""
+        """Single-output models: value, gradient and the full Hessian over ``theta``.
+
+        ``value``, the smooth value at ``theta`` when the caller already has it (a line
+        search that just evaluated it), saves a pass over the data.
+        """
         coef, intercept = self.split(theta)
-        stats = self.data.stats(coef, intercept, 2)
+        stats = self.data.stats(coef, intercept, 2 if value is None else 3)
         assert stats.hessian is not None
         gradient = self._gradient_vector(stats)
         hessian = stats.hessian if self.fit_intercept else stats.hessian[:-1, :-1]
         hessian = np.array(hessian, dtype=np.float64)
         gradient[: self.n_coef] += self.l2 * theta[: self.n_coef]
         hessian[np.arange(self.n_coef), np.arange(self.n_coef)] += self.l2
-        value = stats.value + 0.5 * self.l2 * float(np.sum(theta[: self.n_coef] ** 2))
+        if value is None:
+            value = stats.value + 0.5 * self.l2 * float(np.sum(theta[: self.n_coef] ** 2))
         return value, gradient, hessian
 
     def l1_value(self, theta: np.ndarray) -> float:
