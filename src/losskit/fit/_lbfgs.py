@@ -18,6 +18,8 @@ from losskit.fit._result import SolverResult
 
 __all__ = ["lbfgs"]
 
+RESTARTS = 3
+
 
 def lbfgs(problem: LinearProblem, theta: np.ndarray, *, tol: float, max_iter: int,
           callback: Callable[[Any], Any] | None = None) -> SolverResult:
@@ -32,12 +34,18 @@ def lbfgs(problem: LinearProblem, theta: np.ndarray, *, tol: float, max_iter: in
         if callback is not None:
             callback(intermediate_result.x)
 
-    result = minimize(fun, theta, jac=True, method="L-BFGS-B", callback=record,
-                      options={"maxiter": max_iter, "gtol": tol, "ftol": 64 * EPS,
-                               "maxcor": 30, "maxls": 50})
-    value, gradient = problem.smooth_value_gradient(result.x)
-    # L-BFGS-B also stops when the objective no longer changes (ftol): that counts as
-    # convergence only where the gradient is small too.
-    converged = gradient_norm(gradient) <= max(tol, 1e3 * EPS * max(1.0, abs(value)))
-    return SolverResult(np.asarray(result.x), value, int(result.nit), converged, history,
-                        str(result.message), {"gradient_norm": gradient_norm(gradient)})
+    # L-BFGS-B also stops when the objective no longer decreases (ftol), sometimes with
+    # the gradient still above tol because its curvature memory went stale: restart
+    # it from there, with a fresh memory, a few times.
+    x, n_iter, message = theta, 0, ""
+    for _ in range(RESTARTS + 1):
+        result = minimize(fun, x, jac=True, method="L-BFGS-B", callback=record,
+                          options={"maxiter": max_iter - n_iter, "gtol": tol,
+                                   "ftol": 64 * EPS, "maxcor": 30, "maxls": 50})
+        x, n_iter, message = np.asarray(result.x), n_iter + int(result.nit), str(result.message)
+        value, gradient = problem.smooth_value_gradient(x)
+        converged = gradient_norm(gradient) <= max(tol, 1e3 * EPS * max(1.0, abs(value)))
+        if converged or n_iter >= max_iter or result.nit == 0:
+            break
+    return SolverResult(x, value, n_iter, converged, history, message,
+                        {"gradient_norm": gradient_norm(gradient)})
