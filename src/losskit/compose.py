@@ -214,6 +214,19 @@ class SumLoss(Loss):
         return float(brentq(slope, low, high, xtol=4 * eps * max(abs(low), abs(high), 1.0),
                             rtol=4 * eps, maxiter=500))
 
+    def _display_formulas(self) -> tuple[str, str, str]:
+        r"""The terms' formulas combined: ``0.7\left(...\right) + ...`` for Jupyter."""
+        parts = [loss._display_formulas() for _, loss in self.terms]
+        combined = []
+        for k in range(3):
+            if any(not formulas[k] for formulas in parts):
+                combined.append("")
+                continue
+            combined.append(" + ".join(
+                formulas[k] if c == 1.0 else rf"{c:g}\left({formulas[k]}\right)"
+                for (c, _), formulas in zip(self.terms, parts, strict=True)))
+        return combined[0], combined[1], combined[2]
+
 
 def _pred_shape(loss: Loss, y: np.ndarray, constant_shape: tuple[int, ...]) -> tuple[int, ...]:
     return (y.shape[0], *constant_shape)

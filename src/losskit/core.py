@@ -455,7 +455,8 @@ class Loss:
                              "(one entry per sample); got a scalar")
         if _is_empty(pred):
             raise ValueError(f"y_pred for '{self.name}' is empty: shape {tuple(pred.shape)}")
-        if self.multiclass and pred.shape[-1] < 2:
+        # Structured losses take their own layouts (a ranking list may hold one item).
+        if self.multiclass and self.pointwise and pred.shape[-1] < 2:
             raise ValueError(f"y_pred for '{self.name}' must have at least 2 classes on its "
                              f"last axis; got shape {tuple(pred.shape)}")
         raw_target = None
@@ -658,6 +659,23 @@ class Loss:
                                  options={"xatol": 1e-12 * max(1.0, high - low)})
         candidates.append(float(result.x))
         return min(candidates, key=objective)
+
+    # ------------------------------------------------------------- display
+    def _display_formulas(self) -> tuple[str, str, str]:
+        """LaTeX of the loss, its gradient and Hessian, as Jupyter shows them."""
+        return self.formula, self.gradient_formula, self.hessian_formula
+
+    def _repr_html_(self) -> str:
+        """Jupyter: formula, gradient, Hessian and a table of the declared properties."""
+        from losskit._display import to_html
+
+        return to_html(self)
+
+    def _repr_latex_(self) -> str:
+        """Jupyter (LaTeX front ends): the formulas and the properties on one line."""
+        from losskit._display import to_latex
+
+        return to_latex(self)
 
 
 def _times(xp: Any, factor: Any, link_term: Any) -> Any:
