@@ -107,20 +107,18 @@ def logistic_section(sizes: Sequence[int], d: int, repeat: int,
     from sklearn.linear_model import LogisticRegression
 
     rows = []
+    C = 1.0
     for n in sizes:
         rng = np.random.default_rng(seed)
         X = rng.normal(size=(n, d))
         y = (X @ (0.3 * rng.normal(size=d)) + rng.logistic(size=n) > 0).astype(float)
-        C = 1.0
         anchor = LogisticRegression(C=C, tol=1e-8, max_iter=10_000)
         lk_s, ours, sk_s, theirs = _interleaved(
             lambda X=X, y=y, n=n: lk.fit(X, y, "binary_cross_entropy", penalty="l2",
                                          alpha=1.0 / (C * n)),
             lambda anchor=anchor, X=X, y=y: anchor.fit(X, y), repeat)
-        loss = ours.loss
-
         def objective(coef: np.ndarray, intercept: float, X: np.ndarray = X,
-                      y: np.ndarray = y, n: int = n) -> float:
+                      y: np.ndarray = y, n: int = n, loss: lk.Loss = ours.loss) -> float:
             return float(loss(X @ coef + intercept, y)) + 0.5 / (C * n) * float(coef @ coef)
 
         ours_value = objective(ours.coef, ours.intercept)

@@ -138,6 +138,20 @@ def test_logistic_regression_multinomial() -> None:
     np.testing.assert_allclose(result.predict(X), reference.predict_proba(X), atol=1e-7)
 
 
+def test_multinomial_l1_matches_saga() -> None:
+    # sklearn (l1_ratio=1): C sum CE + ||B||_1; divided by C n: mean + alpha ||B||_1 with
+    # alpha = 1/(C n). losskit takes accelerated proximal gradient here (multiclass).
+    X, y = classification_data(n=300, d=5, classes=3)
+    C = 0.5
+    reference = sklearn_linear.LogisticRegression(C=C, l1_ratio=1.0, solver="saga", tol=1e-12,
+                                                  max_iter=100_000).fit(X, y)
+    result = lk.fit(X, y, "cross_entropy", penalty="l1", alpha=1 / (C * len(y)))
+    assert result.solver == "proximal" and result.certificate["subgradient_norm"] < 1e-8
+    centred = reference.intercept_ - reference.intercept_.mean()
+    assert_same_optimum(result, X, y, reference.coef_.T, centred, coef_tol=1e-6)
+    np.testing.assert_array_equal(result.coef == 0, reference.coef_.T == 0)
+
+
 # ---------------------------------------------------------------------- GLMs
 @pytest.mark.parametrize(("loss", "estimator"), [
     (lk.Poisson(), lambda: sklearn_linear.PoissonRegressor(alpha=0.1, tol=1e-12,
@@ -269,7 +283,7 @@ def test_inputs_are_not_mutated() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         lk.fit(X, y, "huber", sample_weight=w)
-    for original, copy in zip((X, y, w), copies):
+    for original, copy in zip((X, y, w), copies, strict=True):
         np.testing.assert_array_equal(original, copy)
 
 

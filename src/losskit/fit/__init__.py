@@ -34,7 +34,13 @@ import numpy as np
 
 from losskit._params import check_choice, check_real
 from losskit.core import Loss
-from losskit.fit._problem import InMemoryData, LinearProblem, finite_start, raw_score_loss
+from losskit.fit._problem import (
+    DataSource,
+    InMemoryData,
+    LinearProblem,
+    finite_start,
+    raw_score_loss,
+)
 from losskit.fit._result import SolverResult
 
 __all__ = ["ConvergenceWarning", "FitResult", "fit", "raw_score_loss"]
@@ -159,6 +165,7 @@ def fit(
         raise TypeError(f"fit_intercept must be True or False; got {fit_intercept!r}")
     solver = check_choice(solver, "solver", SOLVERS)
 
+    data: DataSource
     if _is_dask(X):
         from losskit.fit._dask import dask_data
 

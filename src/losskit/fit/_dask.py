@@ -41,7 +41,8 @@ class DaskData:
 
         parts = [dask.delayed(_checked_block_stats, pure=True)(
                      xb, yb, wb, self.loss, coef, intercept, order, self.denominator)
-                 for xb, yb, wb in zip(self.X_blocks, self.y_blocks, self.w_blocks)]
+                 for xb, yb, wb in zip(self.X_blocks, self.y_blocks, self.w_blocks,
+                                               strict=True)]
         results = dask.compute(*parts)
         value = float(sum(r.value for r in results))
         if order == 0:
@@ -95,7 +96,7 @@ def dask_data(X: Any, y: Any, loss: Loss, sample_weight: Any,
     parts = [dask.delayed(_block_denominator, pure=True)(yb, wb, loss, n_outputs)
              for yb, wb in zip(target.to_delayed().ravel(),
                                (weight.to_delayed().ravel() if weight is not None
-                                else [None] * len(rows)))]
+                                else [None] * len(rows)), strict=True)]
     denominator = float(sum(dask.compute(*parts)))
     if not denominator > 0:
         raise ValueError("sample_weight must not sum to zero")

@@ -37,7 +37,7 @@ def newton(problem: LinearProblem, theta: np.ndarray, *, tol: float, max_iter: i
     converged = False
     message = f"reached max_iter={max_iter}"
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is reported
+    for n_iter in range(1, max_iter + 1):
         if gradient_norm(gradient) <= tol:
             converged, n_iter, message = True, n_iter - 1, "gradient below tol"
             break

@@ -28,7 +28,7 @@ import numpy as np
 from losskit.core import Loss
 from losskit.links import REAL
 
-__all__ = ["DataStats", "LinearProblem", "raw_score_loss"]
+__all__ = ["DataSource", "DataStats", "LinearProblem", "raw_score_loss"]
 
 
 def raw_score_loss(loss: Loss) -> Loss:

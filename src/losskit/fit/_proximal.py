@@ -120,7 +120,7 @@ def proximal_gradient(problem: LinearProblem, theta: np.ndarray, *, tol: float,
     objective_x = value_x + problem.l1_value(x)
     history = [objective_x]
     optimality = subgradient_norm(problem, x, gradient_x)
-    y, value_y, gradient_y = x, value_x, gradient_x
+    y, gradient_y = x, gradient_x
     momentum, lipschitz = 1.0, 1.0
     converged = optimality <= tol
     n_iter = 0
@@ -141,7 +141,7 @@ def proximal_gradient(problem: LinearProblem, theta: np.ndarray, *, tol: float,
         if objective_c > objective_x and momentum > 1.0:
             # Restart: the momentum overshot; take a plain proximal step from x next.
             momentum = 1.0
-            y, value_y, gradient_y = x, value_x, gradient_x
+            y, gradient_y = x, gradient_x
             continue
         next_momentum = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * momentum**2))
         y = candidate + ((momentum - 1.0) / next_momentum) * (candidate - x)
@@ -149,7 +149,7 @@ def proximal_gradient(problem: LinearProblem, theta: np.ndarray, *, tol: float,
         momentum = next_momentum
         if y is not x:
             with np.errstate(over="ignore"):
-                value_y, gradient_y = problem.smooth_value_gradient(y)
+                _, gradient_y = problem.smooth_value_gradient(y)
         history.append(objective_x)
         if callback is not None:
             callback(x)
