@@ -74,10 +74,14 @@ class LossRegressor(RegressorMixin, _LossEstimator):
     linear score (the mean for Poisson, Gamma and Tweedie with their log link).
 
     >>> import numpy as np, losskit as lk
-    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
-    >>> model = lk.LossRegressor("huber").fit(X, [1.0, 3.0, 5.0, 40.0])
-    >>> round(float(model.coef_[0]), 6)
-    2.0
+    >>> X = np.arange(10.0)[:, None]
+    >>> y = 2 * X[:, 0] + 1
+    >>> y[9] = 100.0                                   # one outlier on the line y = 2x + 1
+    >>> for loss in ("squared_error", "huber", "absolute_error"):
+    ...     print(loss, np.round(lk.LossRegressor(loss).fit(X, y).coef_, 4))
+    squared_error [6.4182]
+    huber [2.0833]
+    absolute_error [2.]
     """
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LossRegressor:
