@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import losskit as lk
-from conftest import LossCase, case_params
+from conftest import STRUCTURED_NAMES, LossCase, case_params
 from losskit.analysis import CheckReport, Finding, alignment, check
 from losskit.analysis.check import CHECKS
 from losskit.core import Loss, Properties
@@ -571,3 +571,62 @@ def test_a_misaligned_metric_fails_the_alignment_check() -> None:
     assert report.passed and report["alignment"].status == "pass"
     with pytest.raises(ValueError, match="unknown metric"):
         alignment(lk.get("mse"), "ndcg")
+
+
+# ------------------------------------------------------ structured losses
+@pytest.mark.parametrize("name", STRUCTURED_NAMES)
+def test_every_structured_loss_passes_check(name: str) -> None:
+    """Ranking, embedding, sequence and policy losses: the checks that apply run and
+    pass, the others are skips that say why; nothing crashes."""
+    report = check(lk.get(name))
+    assert report.passed, f"{name}:\n{report}"
+    assert [f.name for f in report.findings] == [c for c in CHECKS if c != "alignment"]
+    assert report["gradient"].status == "pass" and report["hessian"].status == "pass", (
+        str(report))
+    assert report["stability"].status in ("pass", "info") and report["convexity"].status != "skip"
+    for finding in report.findings:
+        assert finding.status != "skip" or "not applicable" in finding.message, finding
+
+
+def _misdeclared(name: str, **wrong: Any) -> Loss:
+    base = lk.registry.loss_class(name)
+
+    class Misdeclared(base):  # type: ignore[valid-type, misc]
+        def _properties(self) -> Properties:
+            return dataclasses.replace(super()._properties(), **wrong)
+
+    return Misdeclared()
+
+
+@pytest.mark.parametrize(("name", "wrong", "finding"), [
+    ("approx_ndcg", {"convex": True}, "convexity"),
+    ("listnet", {"lipschitz": 1.0}, "lipschitz"),
+    ("lambda_loss", {"smoothness": 0}, "smoothness"),
+    ("pairwise_hinge", {"smoothness": 1}, "smoothness"),
+    ("ranknet", {"bounded_gradient": True, "hessian": "surrogate"}, "hessian"),
+])
+def test_a_wrong_declaration_of_a_ranking_loss_fails_its_check(
+        name: str, wrong: dict[str, Any], finding: str) -> None:
+    report = check(_misdeclared(name, **wrong), checks=["gradient", "hessian", finding])
+    assert failures(report) == {finding}, str(report)
+
+
+def test_a_wrong_ranking_gradient_fails_the_gradient_check() -> None:
+    class HalfGradient(lk.registry.loss_class("listmle")):  # type: ignore[misc]
+        def _terms(self, xp: Any, s: Any, t: Any, order: int) -> Any:
+            value, gradient, hessian = super()._terms(xp, s, t, order)
+            return value, None if gradient is None else 0.5 * gradient, hessian
+
+    report = check(HalfGradient(), checks=["gradient", "hessian"])
+    assert report["gradient"].status == "fail", str(report)
+    assert "counterexample" in report["gradient"].evidence
+
+
+def test_check_of_a_ranking_loss_with_a_ranking_metric() -> None:
+    report = check(lk.get("listnet"), metric="ndcg@10", checks=["alignment"])
+    assert report["alignment"].status == "pass", str(report)
+    assert report["alignment"].evidence["metric"] == "ndcg@10"
+    with pytest.raises(ValueError, match="unknown metric 'mae'"):
+        check(lk.get("listnet"), metric="mae", checks=["alignment"])
+    with pytest.raises(ValueError, match="unknown metric 'ndcg'"):
+        check(lk.get("mse"), metric="ndcg", checks=["alignment"])

@@ -7,8 +7,11 @@
 1.3125
 """
 
-from losskit import links, numerics
+from typing import TYPE_CHECKING
+
+from losskit import links, metrics, numerics
 from losskit._config import fast_path
+from losskit.advisor import Candidate, recommend
 from losskit.analysis import (
     AlignmentResult,
     CheckReport,
@@ -23,18 +26,22 @@ from losskit.analysis import (
     loss,
     optimal_prediction,
 )
+from losskit.compare import Comparison, compare
 from losskit.compose import SumLoss
 from losskit.core import Distribution, Loss, Properties
 from losskit.fit import ConvergenceWarning, FitResult, fit
 from losskit.losses import *  # noqa: F403
 from losskit.losses import __all__ as _losses
 from losskit.registry import aliases, get, list_losses, register
+from losskit.report import report
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AlignmentResult",
+    "Candidate",
     "CheckReport",
+    "Comparison",
     "ConvergenceWarning",
     "CustomLoss",
     "Distribution",
@@ -49,6 +56,7 @@ __all__ = [
     "aliases",
     "alignment",
     "check",
+    "compare",
     "custom",
     "fast_path",
     "fit",
@@ -57,19 +65,32 @@ __all__ = [
     "links",
     "list_losses",
     "loss",
+    "metrics",
     "numerics",
     "optimal_prediction",
+    "recommend",
     "register",
+    "report",
     *_losses,
 ]
 
-_LAZY_MODULES = ("plot",)
+if TYPE_CHECKING:  # loaded on first use by __getattr__; visible to type checkers
+    from losskit import plot as plot
+
+_LAZY_MODULES = {"plot": "losskit.plot", "xgboost": "losskit.integrations.xgboost",
+                 "lightgbm": "losskit.integrations.lightgbm"}
+_ESTIMATORS = ("LossClassifier", "LossRegressor")
 
 
 def __getattr__(name: str) -> object:
-    # Submodules with optional dependencies load on first use: lk.plot needs matplotlib.
+    # Submodules with optional dependencies load on first use: lk.plot needs matplotlib,
+    # lk.xgboost and lk.lightgbm their libraries.
     if name in _LAZY_MODULES:
         import importlib
 
-        return importlib.import_module(f"losskit.{name}")
+        return importlib.import_module(_LAZY_MODULES[name])
+    if name in _ESTIMATORS:  # scikit-learn estimators: scikit-learn loads on first use
+        from losskit.fit import estimators
+
+        return getattr(estimators, name)
     raise AttributeError(f"module 'losskit' has no attribute {name!r}")

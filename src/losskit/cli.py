@@ -1,4 +1,5 @@
-"""The ``losskit`` command line: ``losskit list``, ``losskit show NAME``, ``losskit check``.
+"""The ``losskit`` command line: ``list``, ``show NAME``, ``check``, and (from
+``losskit._cli_compare``) ``compare``, ``recommend``, ``plot`` and ``landscape``.
 
 Built from the registry, so a newly registered loss appears without touching this
 file. typer and rich (the ``cli`` extra) are imported here only, never by
@@ -267,10 +268,17 @@ def make_app() -> typer.Typer:
             False, "--verify",
             help="Also verify the declared properties numerically (losskit check); "
                  "exit status 1 if one is contradicted."),
+        plot: str = typer.Option(
+            None, "--plot", metavar="OUT.png",
+            help="Also save the loss and gradient curves (.png, .svg or .pdf)."),
     ) -> None:
         """Formula, gradient, Hessian, properties and distribution of one loss."""
+        from losskit._cli_compare import figure_path, save_loss_figure
+
         try:
             loss = build_loss(name, param)
+            if plot is not None:
+                save_loss_figure([loss], figure_path(plot, "--plot"))
         except UsageError as error:
             fail(str(error))
             return
@@ -306,6 +314,8 @@ def make_app() -> typer.Typer:
             out.print(report_table(report))
             if not report.passed:
                 raise typer.Exit(code=1)
+        if plot is not None:
+            out.print(Text(f"plot written to {plot}"))
 
     def _run_check(loss: Loss, *, checks: list[str] | None, metric: str | None, seed: int,
                    backends: list[str]) -> Any:
@@ -376,6 +386,9 @@ def make_app() -> typer.Typer:
         if not report.passed:
             raise typer.Exit(code=1)
 
+    from losskit._cli_compare import add_commands
+
+    add_commands(app, console, fail)
     return app
 
 

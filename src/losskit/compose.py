@@ -44,7 +44,8 @@ class SumLoss(Loss):
                 flat.append((coefficient, loss))
         first = flat[0][1]
         for _, loss in flat[1:]:
-            if loss.link.name != first.link.name or loss.multiclass != first.multiclass:
+            if (loss.link.name != first.link.name or loss.multiclass != first.multiclass
+                    or loss.pointwise != first.pointwise):
                 raise ValueError(
                     f"cannot combine '{first.name}' (link={first.link.name!r}) with "
                     f"'{loss.name}' (link={loss.link.name!r}): the terms of a sum must "
@@ -54,6 +55,7 @@ class SumLoss(Loss):
         self.link = first.link
         self.nan_policy = first.nan_policy
         self.multiclass = first.multiclass  # type: ignore[misc]
+        self.pointwise = first.pointwise  # type: ignore[misc]
         self.y_pred_domain = first.y_pred_domain  # type: ignore[misc]
         self.y_true_domain = first.y_true_domain  # type: ignore[misc]
 

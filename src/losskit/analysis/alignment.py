@@ -30,9 +30,10 @@ import numpy as np
 
 from losskit.analysis._erm import LinearRisk
 from losskit.analysis._probes import Probe, Space, input_domain, quiet, single_threaded
+from losskit.analysis._rank_alignment import is_ranking_metric, ranking_alignment
 from losskit.core import Loss
 
-__all__ = ["METRICS", "AlignmentResult", "alignment"]
+__all__ = ["METRICS", "AlignmentResult", "alignment", "is_ranking_metric"]
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
@@ -178,7 +179,11 @@ def alignment(
     metric : str or callable
         ``"mae"``, ``"mse"``, ``"accuracy"``, ``"f1"``, ``"log_loss"``, or
         ``metric(y_true, y_pred)`` on natural-space predictions (lower is better unless
-        ``greater_is_better=True``).
+        ``greater_is_better=True``). Ranking losses take ``"ndcg"``, ``"ndcg@k"``,
+        ``"map"``, ``"mrr"`` or ``metric(y_true, y_score)`` on ``(n_lists, list_size)``
+        arrays, and are fitted as linear scorers of item features ``X`` of shape
+        ``(n_lists, list_size, n_features)`` (a toy problem when ``X`` and ``y`` are
+        None; see ``losskit.analysis._rank_alignment``).
     X : array of shape (n, d), optional
         Features: candidates are then linear models ``alpha w*`` between the constant
         and the loss's own fit ``w*``, and that fit with perturbed weights; the path is
@@ -196,7 +201,19 @@ def alignment(
 
         loss = get(loss)
     with single_threaded():
+        if not loss.pointwise:
+            if not _is_ranking(loss):
+                raise TypeError(f"alignment is defined for pointwise and ranking losses; "
+                                f"'{loss.name}' is another structured loss")
+            return ranking_alignment(loss, metric, X, y, int(candidates), seed,
+                                     greater_is_better)
         return _alignment(loss, metric, X, y, int(candidates), seed, greater_is_better)
+
+
+def _is_ranking(loss: Loss) -> bool:
+    from losskit.losses.ranking import _Ranking
+
+    return isinstance(loss, _Ranking)
 
 
 def _alignment(loss: Loss, metric: str | Metric, X: np.ndarray | None, y: np.ndarray | None,

@@ -29,6 +29,13 @@ with what the loss declares (``loss.properties``), one :class:`Finding` per chec
   reaches one optimum (required for convex losses).
 - ``alignment``: with ``metric=``; see :func:`losskit.analysis.alignment.alignment`.
 
+Structured losses (``loss.pointwise`` False: ranking, embedding, sequence and
+policy-gradient losses) run the checks that apply to a batch seen as one point
+(gradient, Hessian, convexity by Jensen along random segments, Lipschitz constant,
+bounded gradient, stability; alignment for ranking losses with a ranking metric such as
+``"ndcg@10"``); the others are ``"skip"`` findings that say why (see
+``losskit.analysis._structured``).
+
 Each finding has a status: ``"pass"``, ``"fail"`` (a declaration is contradicted, or
 an output is wrong), ``"info"`` (nothing declared, or a numerical scan cannot settle
 the question) or ``"skip"`` (the check does not apply). ``report.passed`` is True when
@@ -61,7 +68,8 @@ from losskit.analysis._context import Context
 from losskit.analysis._estimators import check_convergence, check_robustness, check_statistic
 from losskit.analysis._extremes import check_bounded_gradient, check_lipschitz, check_stability
 from losskit.analysis._report import STATUSES, CheckReport, Finding
-from losskit.analysis.alignment import METRICS, AlignmentResult, alignment
+from losskit.analysis._structured import RUNNERS, StructuredContext, _is_ranking
+from losskit.analysis.alignment import METRICS, AlignmentResult, alignment, is_ranking_metric
 from losskit.core import Loss
 
 __all__ = ["CHECKS", "STATUSES", "AlignmentResult", "CheckReport", "Finding", "alignment",
@@ -116,14 +124,18 @@ def check(
     n = int(n)
     if n < 4:
         raise ValueError(f"n must be >= 4 (example samples for the probes); got {n}")
-    selected = _selected(checks, metric)
+    selected = _selected(checks, metric, ranking=_is_ranking(loss))
     engines = _engines(backends)
     findings = []
     with _probes.single_threaded():
-        context = Context(loss, n, seed, engines, metric)
+        if loss.pointwise:
+            context: Any = Context(loss, n, seed, engines, metric)
+            runners: dict[str, Callable[[Any], Finding]] = _RUNNERS
+        else:  # ranking lists, embedding tuples, sequences: the checks that apply
+            context, runners = StructuredContext(loss, n, seed, engines, metric), RUNNERS
         for name in selected:
             try:
-                finding = _RUNNERS[name](context)
+                finding = runners[name](context)
             except Exception as error:  # the loss raised on valid inputs: a finding
                 finding = Finding(name, "fail", message=f"the check raised "
                                   f"{type(error).__name__}: {error}",
@@ -132,9 +144,13 @@ def check(
     return CheckReport(repr(loss), findings, round(time.perf_counter() - started, 3))
 
 
-def _selected(checks: Iterable[str] | None, metric: Any) -> list[str]:
-    if isinstance(metric, str) and metric.strip().lower() not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; expected one of {sorted(METRICS)} or a "
+def _selected(checks: Iterable[str] | None, metric: Any, ranking: bool = False) -> list[str]:
+    known = is_ranking_metric(metric) if ranking else (
+        isinstance(metric, str) and metric.strip().lower() in METRICS)
+    if isinstance(metric, str) and not known:
+        expected = ("'ndcg', 'ndcg@k', 'map', 'mrr'" if ranking
+                    else f"one of {sorted(METRICS)}")
+        raise ValueError(f"unknown metric {metric!r}; expected {expected} or a "
                          "callable metric(y_true, y_pred)")
     if metric is not None and not isinstance(metric, str) and not callable(metric):
         raise TypeError(f"metric must be a name or a callable; got {type(metric).__name__}")
@@ -170,7 +186,10 @@ def _engines(backends: str | Iterable[str]) -> list[str]:
 
 # --------------------------------------------------------------- alignment
 def _check_alignment(context: Context) -> Finding:
-    result = alignment(context.loss, context.metric, seed=context.seed)
+    return _check_alignment_result(alignment(context.loss, context.metric, seed=context.seed))
+
+
+def _check_alignment_result(result: AlignmentResult) -> Finding:
     evidence = result.to_dict()
     text = (f"Spearman agreement of the loss with {result.metric}: {result.spearman:+.3f} over "
             f"{len(result.table)} candidate predictors, {result.path_spearman:+.3f} along an "
