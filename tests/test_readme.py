@@ -21,7 +21,9 @@ STATED = re.compile(r"#\s*(?:[^#]*?:\s*)?((?:-?\d[\d.e+-]*\s*)+)$")
 
 def test_readme_has_python_blocks_that_state_their_output() -> None:
     assert PYTHON_BLOCKS, "README.md has no ```python blocks"
-    stated = [line for line in PYTHON_BLOCKS[0].splitlines()
+    quickstart = re.search(r"## Quickstart\n\n```python\n(.*?)```", TEXT, flags=re.DOTALL)
+    assert quickstart, "README.md lost its ## Quickstart block"
+    stated = [line for line in quickstart.group(1).splitlines()
               if line.lstrip().startswith("print(") and STATED.search(line)]
     assert len(stated) >= 2, "the quickstart should say what it prints"
 
@@ -72,7 +74,8 @@ def test_readme_table_states_the_declared_properties() -> None:
 
 def test_readme_setup_commands_match_ci() -> None:
     ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
-    assert 'pip install ".[cli]" && losskit list' in TEXT
+    assert 'pip install ".[cli]" && losskit compare' in TEXT
+    assert "losskit compare" in ci
     assert 'pip install ".[dev]" && python -m pytest -n 2' in TEXT
     assert "python -m pytest -n 2" in ci
     assert "torch==2.13.0" in TEXT
