@@ -8,8 +8,9 @@ For each loss instance (every supported link), computes the mean, the per-sample
 values, the gradient and the Hessian on each GPU library and checks that the result
 is an array of that library, on the GPU, of the input's dtype, and equal to the NumPy
 result (rel 1e-10 in float64, 1e-4 in float32). Structured losses (ranking, embedding,
-sequence, REINFORCE) run with their own inputs, ``y_true`` None where they take none. Also checks that torch autograd flows
-through the mean on the GPU. Prints one line per failure and a closing count.
+sequence, REINFORCE) run with their own inputs, ``y_true`` None where they take none.
+Also checks that torch autograd flows through the mean on the GPU. Prints one line per
+failure and a closing count.
 """
 
 from __future__ import annotations
