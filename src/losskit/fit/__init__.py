@@ -7,8 +7,10 @@ weighted mean loss plus an elastic-net penalty on ``B`` (see
 ``losskit.fit._problem``). The solver follows from the loss's declared properties:
 
 ==================  ================================================================
-``newton``          smooth, exact Hessian, one output: damped Newton, line search
-``lbfgs``           smooth otherwise (multiclass, large ``d``, no exact Hessian)
+``newton``          smooth, exact Hessian, one output, and cheap Hessians (``n p^2``
+                    small, or squared error, solved in one step): damped Newton
+``lbfgs``           smooth otherwise (large problems, multiclass, no exact Hessian);
+                    where it stalls above ``tol`` and Newton applies, Newton finishes
 ``proximal``        L1 or elastic-net penalty with a smooth loss: proximal Newton
                     where Newton applies, else accelerated proximal gradient
 ``interior_point``  piecewise-linear losses (absolute error, quantile, asymmetric,
@@ -50,6 +52,9 @@ SOLVERS = ("auto", "newton", "lbfgs", "proximal", "interior_point", "conquer")
 PIECEWISE_LINEAR = frozenset({"absolute_error", "quantile", "asymmetric", "hinge"})
 #: Above this many parameters Newton's d x d factorisation gives way to L-BFGS.
 NEWTON_MAX_PARAMETERS = 1000
+#: Newton by default only where forming its Hessians (n p^2 each) is cheap; otherwise
+#: L-BFGS, which needs a few more passes of 4 n p, and Newton finishes what it leaves.
+NEWTON_MAX_WORK = 5_000_000
 DEFAULT_TOL = {"newton": 1e-10, "lbfgs": 1e-8, "proximal": 1e-8,
                "interior_point": 1e-10, "conquer": 1e-8}
 DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 2000, "proximal": 5000,
@@ -187,7 +192,7 @@ def fit(
         raise ValueError(f"max_iter must be a positive integer; got {max_iter!r}")
     theta0 = problem.initial_point(start)
     result = _run(chosen, problem, theta0, data, y_local, weight, tol, int(max_iter),
-                  callback)
+                  callback, auto=solver == "auto")
     coef, intercept = problem.split(np.asarray(result.coef, dtype=np.float64))
     if not result.converged:
         warnings.warn(
@@ -231,7 +236,15 @@ def _choose_solver(solver: str, loss: Loss, problem: LinearProblem, penalty: str
         return "interior_point"
     if rho > 0 and problem.alpha > 0:
         return "proximal"
-    return "newton" if _newton_capable(problem) else "lbfgs"
+    if _newton_capable(problem) and (_is_quadratic(loss) or problem.data.n_samples
+                                     * problem.size**2 <= NEWTON_MAX_WORK):
+        return "newton"
+    return "lbfgs"
+
+
+def _is_quadratic(loss: Loss) -> bool:
+    """Squared error on the identity link: one Newton step is the exact solution."""
+    return loss.name == "squared_error" and loss.link.name == "identity"
 
 
 def _newton_capable(problem: LinearProblem) -> bool:
@@ -242,7 +255,7 @@ def _newton_capable(problem: LinearProblem) -> bool:
 
 def _run(chosen: str, problem: LinearProblem, theta0: np.ndarray, data: Any, y: Any,
          weight: Any, tol: float, max_iter: int,
-         callback: Callable[[np.ndarray], Any] | None) -> SolverResult:
+         callback: Callable[[np.ndarray], Any] | None, auto: bool) -> SolverResult:
     if chosen == "newton":
         from losskit.fit._newton import newton
 
@@ -250,7 +263,18 @@ def _run(chosen: str, problem: LinearProblem, theta0: np.ndarray, data: Any, y: 
     if chosen == "lbfgs":
         from losskit.fit._lbfgs import lbfgs
 
-        return lbfgs(problem, theta0, tol=tol, max_iter=max_iter, callback=callback)
+        result = lbfgs(problem, theta0, tol=tol, max_iter=max_iter, callback=callback)
+        if result.converged or not _newton_capable(problem) or not auto:
+            return result
+        # Ill-conditioned: L-BFGS stalled above tol; Newton takes it from there.
+        from losskit.fit._newton import newton
+
+        polished = newton(problem, np.asarray(result.coef), tol=tol,
+                          max_iter=DEFAULT_MAX_ITER["newton"], callback=callback)
+        polished.n_iter += result.n_iter
+        polished.history = result.history + polished.history[1:]
+        polished.message = f"L-BFGS ({result.message}), then Newton: {polished.message}"
+        return polished
     if chosen == "proximal":
         from losskit.fit._proximal import proximal_gradient, proximal_newton
 
