@@ -15,7 +15,7 @@ Sections
 ``quantile``
     Linear quantile regression (pinball loss, intercept, no penalty), ``d`` features,
     ``y = 1 + X b + (1 + |x_1| / 2) t_3``. losskit: the exact interior-point solver
-    (``losskit.fit._interior_point``, on ``[X, 1]``) and, for information, the
+    (``losskit.linear_model._interior_point``, on ``[X, 1]``) and, for information, the
     smoothed ``conquer`` (approximate: a different, smoothed objective). Anchors:
     ``sklearn.linear_model.QuantileRegressor(alpha=0, solver="highs")`` (exact LP) and
     ``statsmodels QuantReg.fit(q)`` (iteratively reweighted least squares, its
@@ -30,7 +30,6 @@ Sections
 from __future__ import annotations
 
 import argparse
-import importlib
 import itertools
 import math
 import os
@@ -50,9 +49,8 @@ from benchmarks._harness import Timing, interleaved_times
 
 __all__ = ["SECTIONS", "Config", "Report", "Row", "format_report", "main", "run_benchmark"]
 
-# ``losskit.fit`` is also the name of the function ``lk.fit``: import solver modules by path.
-_interior = importlib.import_module("losskit.fit._interior_point")
-_conquer = importlib.import_module("losskit.fit._conquer")
+from losskit.linear_model import _conquer
+from losskit.linear_model import _interior_point as _interior
 
 FULL_SIZES = (20_000, 100_000, 1_000_000)
 QUICK_SIZES = (2_000, 20_000, 100_000)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import losskit as lk
-from losskit.fit import ConvergenceWarning, FitResult, raw_score_loss
+from losskit.linear_model import ConvergenceWarning, FitResult, raw_score_loss
 
 sklearn_linear = pytest.importorskip("sklearn.linear_model")
 
@@ -186,6 +186,29 @@ def test_quantile_regression_matches_highs(q: float) -> None:
     result = lk.fit(X, y, lk.Quantile(q=q))
     assert result.solver == "interior_point"
     assert_same_optimum(result, X, y, reference.coef_, reference.intercept_)
+
+
+def test_linear_svm_matches_libsvm() -> None:
+    # libsvm (SVC, linear kernel): 1/2 ||B||^2 + C sum hinge; divided by C n:
+    # mean hinge + alpha/2 ||B||^2 with alpha = 1/(C n). A QP: the interior point solves
+    # it exactly.
+    from sklearn.svm import SVC
+
+    X, y = classification_data(n=200, d=3)
+    C = 0.7
+    reference = SVC(kernel="linear", C=C, tol=1e-12).fit(X, y)
+    result = lk.fit(X, y, "hinge", penalty="l2", alpha=1 / (C * len(y)))
+    assert result.solver == "interior_point"
+    assert_same_optimum(result, X, y, reference.coef_[0], reference.intercept_[0],
+                        coef_tol=1e-5)
+
+
+def test_conquer_is_close_to_the_exact_quantile_fit() -> None:
+    X, y = regression_data(n=3000, d=3)
+    exact = lk.fit(X, y, lk.Quantile(q=0.7))
+    smooth = lk.fit(X, y, lk.Quantile(q=0.7), solver="conquer")
+    assert smooth.solver == "conquer" and smooth.objective >= exact.objective
+    assert smooth.objective == pytest.approx(exact.objective, rel=1e-3)
 
 
 # ------------------------------------------- losses no library fits: scipy

@@ -17,10 +17,9 @@ import pytest
 from scipy.optimize import linprog
 
 import losskit as lk
+from losskit.linear_model import _conquer
+from losskit.linear_model import _interior_point as _interior
 
-# ``losskit.fit`` is also the name of the function ``lk.fit``: import the modules by path.
-_interior = importlib.import_module("losskit.fit._interior_point")
-_conquer = importlib.import_module("losskit.fit._conquer")
 interior_point = _interior.interior_point
 conquer = _conquer.conquer
 

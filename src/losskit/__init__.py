@@ -29,7 +29,7 @@ from losskit.analysis import (
 from losskit.compare import Comparison, compare
 from losskit.compose import SumLoss
 from losskit.core import Distribution, Loss, Properties
-from losskit.fit import ConvergenceWarning, FitResult, fit
+from losskit.linear_model import ConvergenceWarning, FitResult, fit
 from losskit.losses import *  # noqa: F403
 from losskit.losses import __all__ as _losses
 from losskit.registry import aliases, get, list_losses, register
@@ -90,7 +90,7 @@ def __getattr__(name: str) -> object:
 
         return importlib.import_module(_LAZY_MODULES[name])
     if name in _ESTIMATORS:  # scikit-learn estimators: scikit-learn loads on first use
-        from losskit.fit import estimators
+        from losskit.linear_model import estimators
 
         return getattr(estimators, name)
     raise AttributeError(f"module 'losskit' has no attribute {name!r}")

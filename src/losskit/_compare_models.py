@@ -1,4 +1,4 @@
-"""The models ``compare`` fits: a linear model (``losskit.fit``) or boosted trees
+"""The models ``compare`` fits: a linear model (``losskit.linear_model``) or boosted trees
 (``losskit.integrations``), each wrapped so that the metrics get what they read."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class Fitted:
 
 
 def fit_linear(X: np.ndarray, y: np.ndarray, loss: Loss, options: dict[str, Any]) -> Fitted:
-    from losskit.fit import fit, raw_score_loss
+    from losskit.linear_model import fit, raw_score_loss
 
     mean = X.mean(axis=0)
     scale = X.std(axis=0)

@@ -7,7 +7,7 @@ and the winner with its margin over the runner-up and the number of folds it won
 ``Comparison.advice`` says why, from the advisor's reasons and what the data showed
 (outlying targets, class imbalance).
 
-Model ``"linear"`` is ``losskit.fit`` (features standardised on each training fold);
+Model ``"linear"`` is ``losskit.linear_model`` (features standardised on each training fold);
 ``"xgboost"`` and ``"lightgbm"`` train gradient-boosted trees with the loss as a custom
 objective (``losskit.integrations``).
 """
@@ -316,7 +316,7 @@ def compare(
     cv : int
         Number of folds (>= 2).
     penalty, alpha : optional
-        Regularisation of the linear model (``losskit.fit``).
+        Regularisation of the linear model (``losskit.linear_model``).
     n_estimators : int
         Boosting rounds for ``"xgboost"`` and ``"lightgbm"``.
     seed : int

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from losskit.core import Loss
-from losskit.fit import fit
+from losskit.linear_model import fit
 from losskit.links import REAL
 from losskit.plot._common import check_positive_int, loss_label, new_figure, resolve
 

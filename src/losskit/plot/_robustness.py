@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from losskit.fit import fit
+from losskit.linear_model import fit
 from losskit.plot._common import check_positive_int, new_figure, resolve
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ elastic-net penalty of scikit-learn's ``ElasticNet`` and glmnet.
 The parameters travel as one flat vector ``theta = [vec(B), b]`` (``B`` in C order),
 so that the solvers in this package stay free of the model's shapes. The data term
 and its derivatives come from a *data source* (in memory here, Dask blocks in
-``losskit.fit._dask``) with one method, ``stats(coef, intercept, order)``.
+``losskit.linear_model._dask``) with one method, ``stats(coef, intercept, order)``.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def block_stats(X: np.ndarray, y: Any, sample_weight: Any, loss: Loss, coef: np.
                 intercept: np.ndarray, order: int, denominator: float) -> DataStats:
     """The data term over one block of rows, divided by the whole data's denominator.
 
-    Sums over blocks add up to the whole data's statistics (``losskit.fit._dask``).
+    Sums over blocks add up to the whole data's statistics (``losskit.linear_model._dask``).
     """
     eta = X @ coef + intercept
     if order == 0:

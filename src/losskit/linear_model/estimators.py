@@ -1,7 +1,7 @@
 """scikit-learn estimators over ``lk.fit``: ``LossRegressor`` and ``LossClassifier``.
 
 Both take a loss by name, as a loss object or as a custom loss, and the penalty and
-solver options of :func:`losskit.fit`; they work in pipelines, grid searches and
+solver options of :func:`losskit.linear_model`; they work in pipelines, grid searches and
 cross-validation like any scikit-learn estimator (``tests/test_estimators.py`` runs
 ``parametrize_with_checks`` on them).
 """
@@ -19,8 +19,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from losskit.core import Loss
-from losskit.fit import FitResult, fit
-from losskit.fit._problem import raw_score_loss
+from losskit.linear_model import FitResult, fit
+from losskit.linear_model._problem import raw_score_loss
 
 __all__ = ["LossClassifier", "LossRegressor"]
 

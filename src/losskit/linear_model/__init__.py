@@ -4,7 +4,7 @@ The model predicts raw scores ``eta = X B + b``, passed through the loss's link
 (logit for binary cross-entropy, softmax for multiclass losses with ``(d, K)``
 coefficients, log for Poisson, Gamma and Tweedie), and the fit minimises the
 weighted mean loss plus an elastic-net penalty on ``B`` (see
-``losskit.fit._problem``). The solver follows from the loss's declared properties:
+``losskit.linear_model._problem``). The solver follows from the loss's declared properties:
 
 ==================  ================================================================
 ``newton``          smooth, exact Hessian, one output, and cheap Hessians (``n p^2``
@@ -14,12 +14,12 @@ weighted mean loss plus an elastic-net penalty on ``B`` (see
 ``proximal``        L1 or elastic-net penalty with a smooth loss: proximal Newton
                     where Newton applies, else accelerated proximal gradient
 ``interior_point``  piecewise-linear losses (absolute error, quantile, asymmetric,
-                    hinge): an exact primal-dual interior-point method with a
-                    duality-gap certificate
+                    hinge), with any penalty: an exact primal-dual interior-point
+                    method (Frisch-Newton) with a duality-gap certificate
 ``conquer``         quantile losses, convolution-smoothed (He et al. 2021), on request
 ==================  ================================================================
 
-Dask arrays chunked by rows are fitted blockwise (``losskit.fit._dask``): only the
+Dask arrays chunked by rows are fitted blockwise (``losskit.linear_model._dask``): only the
 ``d``-sized statistics of each block travel to the driver.
 """
 
@@ -36,14 +36,14 @@ import numpy as np
 
 from losskit._params import check_choice, check_real
 from losskit.core import Loss
-from losskit.fit._problem import (
+from losskit.linear_model._problem import (
     DataSource,
     InMemoryData,
     LinearProblem,
     finite_start,
     raw_score_loss,
 )
-from losskit.fit._result import SolverResult
+from losskit.linear_model._result import SolverResult
 
 __all__ = ["ConvergenceWarning", "FitResult", "fit", "raw_score_loss"]
 
@@ -172,7 +172,7 @@ def fit(
 
     data: DataSource
     if _is_dask(X):
-        from losskit.fit._dask import dask_data
+        from losskit.linear_model._dask import dask_data
 
         data, y_local, weight, n_outputs, start = dask_data(X, y, loss_object, sample_weight,
                                                             fit_intercept)
@@ -228,11 +228,11 @@ def _choose_solver(solver: str, loss: Loss, problem: LinearProblem, penalty: str
         if solver in ("newton", "lbfgs") and rho > 0 and problem.alpha > 0:
             raise ValueError(f"solver={solver!r} cannot handle the L1 part of "
                              f"penalty={penalty!r}; use solver='proximal' or 'auto'")
-        if solver == "conquer" and problem.alpha > 0:
-            raise ValueError("solver='conquer' fits unpenalised quantile regression; "
-                             f"got penalty={penalty!r} with alpha={problem.alpha}")
+        if solver == "conquer" and problem.alpha > 0 and rho > 0:
+            raise ValueError("solver='conquer' takes no L1 penalty (it smooths the loss "
+                             f"and runs L-BFGS); got penalty={penalty!r}")
         return solver
-    if piecewise and (problem.alpha == 0 or rho == 1.0):
+    if piecewise:  # exact for every penalty: an LP, or a QP with an L2 part
         return "interior_point"
     if rho > 0 and problem.alpha > 0:
         return "proximal"
@@ -257,17 +257,17 @@ def _run(chosen: str, problem: LinearProblem, theta0: np.ndarray, data: Any, y: 
          weight: Any, tol: float, max_iter: int,
          callback: Callable[[np.ndarray], Any] | None, auto: bool) -> SolverResult:
     if chosen == "newton":
-        from losskit.fit._newton import newton
+        from losskit.linear_model._newton import newton
 
         return newton(problem, theta0, tol=tol, max_iter=max_iter, callback=callback)
     if chosen == "lbfgs":
-        from losskit.fit._lbfgs import lbfgs
+        from losskit.linear_model._lbfgs import lbfgs
 
         result = lbfgs(problem, theta0, tol=tol, max_iter=max_iter, callback=callback)
         if result.converged or not _newton_capable(problem) or not auto:
             return result
         # Ill-conditioned: L-BFGS stalled above tol; Newton takes it from there.
-        from losskit.fit._newton import newton
+        from losskit.linear_model._newton import newton
 
         polished = newton(problem, np.asarray(result.coef), tol=tol,
                           max_iter=DEFAULT_MAX_ITER["newton"], callback=callback)
@@ -276,7 +276,7 @@ def _run(chosen: str, problem: LinearProblem, theta0: np.ndarray, data: Any, y: 
         polished.message = f"L-BFGS ({result.message}), then Newton: {polished.message}"
         return polished
     if chosen == "proximal":
-        from losskit.fit._proximal import proximal_gradient, proximal_newton
+        from losskit.linear_model._proximal import proximal_gradient, proximal_newton
 
         method = proximal_newton if _newton_capable(problem) else proximal_gradient
         return method(problem, theta0, tol=tol, max_iter=max_iter, callback=callback)
@@ -295,15 +295,16 @@ def _run_exact(chosen: str, problem: LinearProblem, data: Any, y: Any, weight: A
     penalized = np.zeros(design.shape[1], dtype=bool)
     penalized[: problem.n_features] = True
     if chosen == "interior_point":
-        from losskit.fit._interior_point import interior_point
+        from losskit.linear_model._interior_point import interior_point
 
+        rho = problem.l1 / problem.alpha if problem.alpha > 0 else 1.0
         return interior_point(design, y, loss=problem.loss, sample_weight=weight,
-                              penalized=penalized, alpha=problem.l1, tol=tol,
-                              max_iter=max_iter)
-    from losskit.fit._conquer import conquer
+                              penalized=penalized, alpha=problem.alpha, l1_ratio=rho,
+                              tol=tol, max_iter=max_iter)
+    from losskit.linear_model._conquer import conquer
 
-    return conquer(design, y, loss=problem.loss, sample_weight=weight, tol=tol,
-                   max_iter=max_iter)
+    return conquer(design, y, loss=problem.loss, sample_weight=weight, penalized=penalized,
+                   alpha=problem.l2, tol=tol, max_iter=max_iter)
 
 
 # --------------------------------------------------------------- validation

@@ -12,7 +12,7 @@ https://doi.org/10.1016/j.jeconom.2021.07.010):
 convex, twice differentiable, within ``h phi(0)`` of the pinball loss everywhere. The
 smoothed objective is minimised by L-BFGS; the fit estimates the same quantile with the
 same first-order efficiency for ``h`` of the order ``((p + log n)/n)^{2/5}``.
-Every loss of :func:`losskit.fit._interior_point.pinball_form` is served: absolute
+Every loss of :func:`losskit.linear_model._interior_point.pinball_form` is served: absolute
 error, asymmetric and hinge (a pinball loss at ``tau = 1``) too.
 """
 
@@ -25,8 +25,8 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import ndtr
 
-from losskit.fit._interior_point import PinballForm, pinball_form
-from losskit.fit._result import SolverResult
+from losskit.linear_model._interior_point import PinballForm, pinball_form
+from losskit.linear_model._result import SolverResult
 
 __all__ = ["conquer", "default_bandwidth"]
 
@@ -70,7 +70,7 @@ def conquer(X: Any, y: Any, *, loss: Any, sample_weight: Any = None,
     Parameters
     ----------
     X, y, loss, sample_weight
-        As :func:`losskit.fit._interior_point.interior_point`.
+        As :func:`losskit.linear_model._interior_point.interior_point`.
     bandwidth : float, optional
         The kernel's ``h`` in units of ``y``; default :func:`default_bandwidth` with
         the MAD scale of the least-squares residuals.

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from losskit.core import Loss
-from losskit.fit._problem import DataStats, block_stats
+from losskit.linear_model._problem import DataStats, block_stats
 
 __all__ = ["DaskData", "dask_data"]
 
@@ -100,7 +100,7 @@ def dask_data(X: Any, y: Any, loss: Loss, sample_weight: Any,
     denominator = float(sum(dask.compute(*parts)))
     if not denominator > 0:
         raise ValueError("sample_weight must not sum to zero")
-    from losskit.fit import _start
+    from losskit.linear_model import _start
 
     start = _start(loss, head[0], head[1], n_outputs, fit_intercept)
     return DaskData(X, target, weight, loss, denominator), None, None, n_outputs, start

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from losskit.fit._problem import EPS, LinearProblem
-from losskit.fit._result import SolverResult
+from losskit.linear_model._problem import EPS, LinearProblem
+from losskit.linear_model._result import SolverResult
 
 __all__ = ["proximal_gradient", "proximal_newton", "subgradient_norm"]
 

@@ -1,4 +1,4 @@
-"""What every solver returns, and what ``losskit.fit`` returns to the user."""
+"""What every solver returns, and what ``losskit.linear_model`` returns to the user."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ loss of a linear residual:
   quantile regression at ``tau = 1`` of the constant 1 on the signed rows ``s x``.
 
 So one solver serves all four: the Frisch-Newton method on the bounded dual
-(:mod:`losskit.fit._lp_frisch_newton`), whose iterations each factor one ``p x p``
+(:mod:`losskit.linear_model._lp_frisch_newton`), whose iterations each factor one ``p x p``
 matrix, then a move to the exact vertex with a dual certificate. With an L1 penalty
 the problem stays a linear programme (pseudo-observations); with an L2 part it is a
 quadratic programme the same iteration solves (the ridge adds to the ``p x p``
@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from losskit.fit._lp_frisch_newton import Design
-from losskit.fit._lp_preprocess import solve
-from losskit.fit._result import SolverResult
+from losskit.linear_model._lp_frisch_newton import Design
+from losskit.linear_model._lp_preprocess import solve
+from losskit.linear_model._result import SolverResult
 
 __all__ = ["PinballForm", "interior_point", "pinball_form"]
 

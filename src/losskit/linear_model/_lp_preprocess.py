@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg
 
-from losskit.fit._lp_frisch_newton import Certificate, Design, FrischNewton, vertex
+from losskit.linear_model._lp_frisch_newton import Certificate, Design, FrischNewton, vertex
 
 __all__ = ["Outcome", "solve"]
 

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
-from losskit.fit._problem import EPS, LinearProblem, gradient_norm
-from losskit.fit._result import SolverResult
+from losskit.linear_model._problem import EPS, LinearProblem, gradient_norm
+from losskit.linear_model._result import SolverResult
 
 __all__ = ["newton"]
 
