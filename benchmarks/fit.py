@@ -1,6 +1,7 @@
 """Model fitting: losskit's solvers against scikit-learn, statsmodels and the like.
 
-    python -m benchmarks.fit [--quick] [--sections quantile] [--sizes 20000,100000]
+    python -m benchmarks.fit [--quick] [--sections quantile,huber,logistic,dask]
+        [--sizes 20000,100000]
         [--features 50] [--quantiles 0.5,0.9] [--repeat N] [--threads N]
         [--sklearn-max N] [--statsmodels-max N] [--large N] [--seed S] [--markdown]
 
@@ -24,6 +25,11 @@ Sections
     to ``--sklearn-max`` rows. The growth of losskit's time with ``n`` is printed as
     the exponent ``k`` of ``t ~ n^k`` between consecutive sizes.
 
+``huber``, ``logistic``, ``dask``
+    Against ``HuberRegressor`` and ``LogisticRegression(lbfgs)`` on their own
+    objectives, and the out-of-core Dask fit (3e7 rows, peak memory, rows/s): see
+    ``benchmarks/_fit_smooth.py`` for how each maps onto losskit's objective.
+
 ``run_benchmark`` is the importable entry point; ``format_report`` makes the text.
 """
 
@@ -37,7 +43,6 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
@@ -45,6 +50,8 @@ import numpy as np
 
 import losskit as lk
 from benchmarks._environment import load, optional, same_threads, usable_cores
+from benchmarks._fit_common import Config, Report, Row
+from benchmarks._fit_smooth import dask_section, huber_section, logistic_section
 from benchmarks._harness import Timing, interleaved_times
 
 __all__ = ["SECTIONS", "Config", "Report", "Row", "format_report", "main", "run_benchmark"]
@@ -52,69 +59,9 @@ __all__ = ["SECTIONS", "Config", "Report", "Row", "format_report", "main", "run_
 from losskit.linear_model import _conquer
 from losskit.linear_model import _interior_point as _interior
 
-FULL_SIZES = (20_000, 100_000, 1_000_000)
 QUICK_SIZES = (2_000, 20_000, 100_000)
 #: Objective of an exact competitor relative to losskit's: flagged beyond this.
 EXACT_RTOL = 1e-6
-
-
-@dataclass
-class Config:
-    """What to run; every section reads the fields it needs."""
-
-    sizes: tuple[int, ...] = FULL_SIZES
-    features: int = 50
-    quantiles: tuple[float, ...] = (0.5, 0.9)
-    rounds: int = 3
-    sklearn_max: int = 20_000
-    statsmodels_max: int = 100_000
-    large: int = 100_000  # from this n on, the slow anchors run one round only
-    seed: int = 0
-    progress: Callable[[str], None] | None = None
-
-    def say(self, text: str) -> None:
-        if self.progress is not None:
-            self.progress(text)
-
-
-@dataclass
-class Row:
-    """One case: median seconds and objectives per competitor."""
-
-    section: str
-    case: str
-    n: int
-    d: int
-    timings: dict[str, Timing] = field(default_factory=dict)
-    objectives: dict[str, float] = field(default_factory=dict)
-    notes: dict[str, str] = field(default_factory=dict)  # competitor -> remark (rounds ...)
-    problems: dict[str, str] = field(default_factory=dict)  # competitor -> why not timed
-    reference: str = "losskit"  # whose objective the others are compared with
-
-    def seconds(self, name: str) -> float | None:
-        timing = self.timings.get(name)
-        return None if timing is None else timing.median
-
-    def speedup(self, anchor: str, mine: str = "losskit") -> float | None:
-        """``anchor``'s time over losskit's: above 1, losskit is faster."""
-        theirs, ours = self.seconds(anchor), self.seconds(mine)
-        if theirs is None or not ours:
-            return None
-        return theirs / ours
-
-    def relative_objective(self, name: str) -> float | None:
-        mine, theirs = self.objectives.get(self.reference), self.objectives.get(name)
-        if mine is None or theirs is None:
-            return None
-        return (theirs - mine) / max(abs(mine), np.finfo(float).tiny)
-
-
-@dataclass
-class Report:
-    header: list[str]
-    rows: list[Row]
-    columns: dict[str, list[str]]  # section -> competitor columns in order
-    footnotes: dict[str, list[str]]  # section -> lines under its table
 
 
 # ------------------------------------------------------------------ quantile
@@ -239,8 +186,12 @@ def _quantile_footnotes(rows: list[Row], config: Config) -> list[str]:
 
 SECTIONS: dict[str, Callable[[Config], tuple[list[Row], list[str]]]] = {
     "quantile": quantile_section,
+    "huber": huber_section,
+    "logistic": logistic_section,
+    "dask": dask_section,
 }
-COLUMNS: dict[str, list[str]] = {"quantile": QUANTILE_COLUMNS}
+COLUMNS: dict[str, list[str]] = {"quantile": QUANTILE_COLUMNS, "huber": ["losskit", "sklearn"],
+                                 "logistic": ["losskit", "sklearn"], "dask": ["losskit"]}
 
 
 # --------------------------------------------------------------------- driver
@@ -337,7 +288,8 @@ def format_report(report: Report, *, markdown: bool = False) -> str:
         lines += _table(headings, body, markdown, left=1)
         lines += ["", "x NAME: NAME's time / losskit's time (above 1: losskit faster); "
                   "obj NAME: (NAME's objective - losskit's) / losskit's. notes: losskit's "
-                  "interior-point iterations and certified relative duality gap; '1 round'."]
+                  "solver and iterations (quantile: certified relative duality gap); "
+                  "'1 round'."]
         lines += report.footnotes.get(section, [])
     return "\n".join(lines)
 
@@ -353,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help=f"n = {', '.join(f'{n:,}' for n in QUICK_SIZES)}; "
                              "scikit-learn up to 2,000 rows (under a minute)")
-    parser.add_argument("--sections", default="quantile",
+    parser.add_argument("--sections", default="quantile,huber,logistic,dask",
                         help=f"comma-separated, of: {', '.join(SECTIONS)}")
     parser.add_argument("--sizes", help="comma-separated n (1e5 works)")
     parser.add_argument("--features", type=int, default=50, help="d (default 50)")
@@ -377,6 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = Config(seed=args.seed, features=args.features)
     if args.quick:
         config.sizes, config.sklearn_max = QUICK_SIZES, 2_000
+        config.dask_rows = 2_000_000
     if args.sizes:
         config.sizes = _sizes(args.sizes)
     config.quantiles = tuple(float(q) for q in args.quantiles.split(","))
