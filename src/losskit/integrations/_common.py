@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 
 from losskit.core import Loss
-from losskit.links import REAL
 
 __all__ = [
     "HESSIANS",
@@ -41,9 +40,6 @@ __all__ = [
 #: ``hessian=`` choices: the loss's own (exact, diagonal or its declared surrogate), or
 #: the sample weight alone (a gradient step per leaf: LightGBM's huber and quantile).
 HESSIANS = ("loss", "unit")
-
-#: Raw-score links, in order of preference, for a loss whose natural input is not real.
-_RAW_LINKS = ("logit", "softmax", "log")
 
 #: A starting score of +-inf (a class never seen, all-zero counts under the log link)
 #: is clipped to this magnitude: exp(-30) ~ 1e-13 is "never" at float32 precision.
@@ -71,18 +67,9 @@ def raw_score_loss(loss: Any, *, owner: str) -> Loss:
     if not loss.pointwise:
         raise ValueError(f"loss for {owner} must be pointwise (one prediction row per "
                          f"sample): '{loss.name}' is a structured loss")
-    if loss.link.name == "identity" and loss.y_pred_domain != REAL:
-        for name in _RAW_LINKS:
-            if name in loss.links and (name == "softmax") == loss.multiclass:
-                loss = _with_link(loss, name)
-                break
-        else:
-            raise ValueError(
-                f"loss for {owner}: '{loss.name}' takes y_pred in {loss.y_pred_domain} "
-                f"and has no raw-score link (its links: {list(loss.links)}); boosting "
-                "fits unbounded raw scores"
-            )
-    return loss
+    from losskit.linear_model import raw_score_loss as with_raw_link
+
+    return with_raw_link(loss, owner=owner)
 
 
 def _with_link(loss: Loss, link: str) -> Loss:

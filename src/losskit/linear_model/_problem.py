@@ -31,34 +31,32 @@ from losskit.links import REAL
 __all__ = ["DataSource", "DataStats", "LinearProblem", "raw_score_loss"]
 
 
-def raw_score_loss(loss: Loss) -> Loss:
+def raw_score_loss(loss: Loss, *, owner: str = "lk.fit") -> Loss:
     """``loss`` taking raw scores: its canonical link where it has one.
 
     A loss given in its natural space (a probability, a positive mean) is rebuilt with
-    the link a linear model needs: softmax for multiclass losses, logit for a
-    probability, log for a positive mean. A loss whose natural space is the real line,
-    or that already has a link, is returned as it is.
+    the link a linear model or a booster needs: softmax for multiclass losses, logit
+    for a probability, log for a positive mean. A loss whose natural space is the real
+    line, or that already has a link, is returned as it is. ``owner`` names the caller
+    in the error for a loss with no such link. The one place this choice is made
+    (``lk.fit``, the estimators, ``lk.xgboost`` and ``lk.lightgbm`` use it).
     """
     if loss.link.name != "identity" or loss.y_pred_domain == REAL:
         return loss
     if loss.multiclass:
-        preferred = ("softmax",)
+        link = "softmax"
     elif loss.y_pred_domain.high == 1.0 and loss.y_pred_domain.low == 0.0:
-        preferred = ("logit",)
+        link = "logit"
     else:
-        preferred = ("log",)
-    for link in preferred:
-        if link in loss.links:
-            params = loss.get_params()
-            params["link"] = link
-            try:
-                return type(loss)(**params)
-            except TypeError:
-                break
+        link = "log"
+    if link in loss.links:
+        params = loss.get_params()
+        params["link"] = link
+        return type(loss)(**params)
     raise ValueError(
-        f"loss '{loss.name}' takes {loss.y_pred_meaning} in {loss.y_pred_domain}, which a "
-        f"linear model's raw scores do not respect; give it a link (one of "
-        f"{list(loss.links)}) that maps real scores into that domain"
+        f"loss for {owner}: '{loss.name}' takes {loss.y_pred_meaning} in "
+        f"{loss.y_pred_domain} and has no raw-score link (its links: {list(loss.links)}); "
+        "a linear model or a booster produces unbounded raw scores"
     )
 
 
