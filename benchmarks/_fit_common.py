@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -9,7 +11,7 @@ import numpy as np
 
 from benchmarks._harness import Timing
 
-__all__ = ["FULL_SIZES", "Config", "Report", "Row"]
+__all__ = ["FULL_SIZES", "Config", "Report", "Row", "growth"]
 
 FULL_SIZES = (20_000, 100_000, 1_000_000)
 
@@ -74,3 +76,18 @@ class Report:
     rows: list[Row]
     columns: dict[str, list[str]]  # section -> competitor columns in order
     footnotes: dict[str, list[str]]  # section -> lines under its table
+
+
+def growth(rows: list[Row], name: str) -> list[str]:
+    """``k`` in ``t ~ n^k`` between consecutive sizes, per case."""
+    lines = []
+    for case in dict.fromkeys(row.case for row in rows):
+        timed = [(row.n, row.seconds(name)) for row in rows
+                 if row.case == case and row.seconds(name)]
+        steps = []
+        for (n0, t0), (n1, t1) in itertools.pairwise(timed):
+            assert t0 is not None and t1 is not None
+            steps.append(f"{n0:,}->{n1:,}: k = {math.log(t1 / t0) / math.log(n1 / n0):.2f}")
+        if steps:
+            lines.append(f"  {name} {case}: " + "; ".join(steps))
+    return lines

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 import losskit as lk
-from benchmarks._fit_common import Config, Row
+from benchmarks._fit_common import Config, Row, growth
 from benchmarks._harness import Timing, interleaved_times
 
 __all__ = ["dask_section", "huber_section", "logistic_section"]
@@ -68,7 +68,9 @@ def huber_section(config: Config) -> tuple[list[Row], list[str]]:
         rows.append(row)
     notes = ["losskit: lk.fit(X, y, Huber(delta = 1.35 sigma)) with scikit-learn's sigma; "
              "sklearn: HuberRegressor(alpha=0, epsilon=1.35, tol=1e-10), which also "
-             "estimates sigma. obj: losskit's Huber loss at each fit."]
+             "estimates sigma. obj: losskit's Huber loss at each fit.",
+             "Growth of time with n (t ~ n^k):",
+             *growth(rows, "losskit"), *growth(rows, "sklearn")]
     return rows, notes
 
 
@@ -112,7 +114,8 @@ def logistic_section(config: Config) -> tuple[list[Row], list[str]]:
         rows.append(row)
     notes = ["losskit: lk.fit(X, y, 'binary_cross_entropy', penalty='l2', alpha=1/(C n)); "
              "sklearn: LogisticRegression(C=1, lbfgs, tol=1e-8). obj: losskit's mean BCE "
-             "+ penalty at each fit."]
+             "+ penalty at each fit.", "Growth of time with n (t ~ n^k):",
+             *growth(rows, "losskit"), *growth(rows, "sklearn")]
     return rows, notes
 
 

@@ -36,8 +36,6 @@ Sections
 from __future__ import annotations
 
 import argparse
-import itertools
-import math
 import os
 import platform
 import sys
@@ -50,7 +48,7 @@ import numpy as np
 
 import losskit as lk
 from benchmarks._environment import load, optional, same_threads, usable_cores
-from benchmarks._fit_common import Config, Report, Row
+from benchmarks._fit_common import Config, Report, Row, growth
 from benchmarks._fit_smooth import dask_section, huber_section, logistic_section
 from benchmarks._harness import Timing, interleaved_times
 
@@ -150,24 +148,9 @@ def quantile_section(config: Config) -> tuple[list[Row], list[str]]:
     return rows, _quantile_footnotes(rows, config)
 
 
-def _growth(rows: list[Row], name: str) -> list[str]:
-    """``k`` in ``t ~ n^k`` between consecutive sizes, per case."""
-    lines = []
-    for case in dict.fromkeys(row.case for row in rows):
-        timed = [(row.n, row.seconds(name)) for row in rows
-                 if row.case == case and row.seconds(name)]
-        steps = []
-        for (n0, t0), (n1, t1) in itertools.pairwise(timed):
-            assert t0 is not None and t1 is not None
-            steps.append(f"{n0:,}->{n1:,}: k = {math.log(t1 / t0) / math.log(n1 / n0):.2f}")
-        if steps:
-            lines.append(f"  {name} {case}: " + "; ".join(steps))
-    return lines
-
-
 def _quantile_footnotes(rows: list[Row], config: Config) -> list[str]:
     lines = ["Growth of time with n (t ~ n^k):"]
-    lines += _growth(rows, "losskit") + _growth(rows, "statsmodels")
+    lines += growth(rows, "losskit") + growth(rows, "statsmodels")
     lines += [
         "losskit: exact Frisch-Newton interior point + vertex with a dual certificate "
         "(Portnoy-Koenker preprocessing when n >= 1e4 and the subsample is < 35% of n); "
