@@ -171,7 +171,8 @@ def facts(loss: Loss) -> dict[str, str]:
     distribution = loss.distribution
     lipschitz = _number(props.lipschitz)
     if props.lipschitz is None:
-        lipschitz = "none (gradient unbounded)"
+        lipschitz = ("none declared (gradient bounded)" if props.bounded_gradient
+                     else "none (gradient unbounded)")
     return {
         "convex": _yes_no(props.convex),
         "smoothness": _smoothness(props.smoothness),
