@@ -103,10 +103,15 @@ def same_threads(threads: int) -> Iterator[list[str]]:
         saved_torch = torch.get_num_threads()
         torch.set_num_threads(threads)
         described.append(f"torch {torch.get_num_threads()} (set_num_threads)")
+    saved_fast = (settings.fast_threads, settings.fast_parallel_min_size)
     if numba is not None:
         saved_numba = numba.get_num_threads()
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        described.append(f"numba {numba.get_num_threads()} (losskit's kernels and the floor)")
+        # losskit's kernels on as many threads as every other library, at every size
+        # (by default they run serially below fast_parallel_min_size).
+        settings.fast_threads, settings.fast_parallel_min_size = threads, 0
+        described.append(f"numba {numba.get_num_threads()} (losskit's kernels at every size "
+                         "with lk.fast_path(threads=..., parallel_min_size=0), and the floor)")
     described.append(f"sklearn._loss n_threads={threads}")
     one_thread_xla = "--xla_cpu_multi_thread_eigen=false" in os.environ.get("XLA_FLAGS", "")
     described.append("XLA 1 (--xla_cpu_multi_thread_eigen=false)" if one_thread_xla
@@ -127,6 +132,7 @@ def same_threads(threads: int) -> Iterator[list[str]]:
             torch.set_num_threads(saved_torch)
         if saved_numba is not None:
             numba.set_num_threads(saved_numba)
+        settings.fast_threads, settings.fast_parallel_min_size = saved_fast
 
 
 def openmp_line() -> str:

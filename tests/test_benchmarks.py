@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the benchmarks package lives beside src/, not inside it
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import _floor, elementwise  # noqa: E402
+from benchmarks import _floor, elementwise, oversubscription  # noqa: E402
 from benchmarks._cases import OPS  # noqa: E402
 from benchmarks._harness import Impl, deviation  # noqa: E402
 
@@ -144,3 +144,24 @@ def test_the_command_line_prints_markdown_and_rejects_unknown_losses(capsys, mon
     with pytest.raises(SystemExit):
         elementwise.main(["--losses", "no_such_loss", "--size", "1000"])
     assert "unknown benchmark case 'no_such_loss'" in capsys.readouterr().err
+
+
+def test_the_oversubscription_benchmark_times_every_setting_quiet_and_loaded(capsys):
+    with lk.fast_path(True, min_size=0):
+        rows = oversubscription.measure(exponents=(10, 11), competitors=1, rounds=1)
+    assert [(row.load, row.size, row.op) for row in rows] == [
+        (load, n, op) for load in ("quiet", "1 competitors") for n in (1024, 2048)
+        for op in oversubscription.OPS]
+    assert all(set(row.milliseconds) == set(oversubscription.SETTINGS) for row in rows)
+    table = oversubscription.format_rows(rows)
+    assert "parallel/serial" in table and "1 competitors  2^11" in table
+
+
+def test_the_competing_processes_are_gone_afterwards():
+    import os
+
+    with oversubscription.competing(1) as pids:
+        assert len(pids) == 1
+        os.kill(pids[0], 0)  # running
+    with pytest.raises(ProcessLookupError):
+        os.kill(pids[0], 0)

@@ -17,7 +17,8 @@ fast path decline, and the reference path raise the same error either way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,7 @@ from conftest import fast_call as _call
 from conftest import fast_only as _fast
 from conftest import reference_only as _reference
 from losskit._fast import classification as kernels_module
-from losskit._fast import dispatch, kernels_for
+from losskit._fast import dispatch, kernels_for, threads_for
 from losskit.core import Loss
 
 OPS = ("mean", "sum", "none", "gradient", "hessian", "loss_gradient", "gradient_hessian")
@@ -231,18 +232,59 @@ AGREEMENT = [
 ]
 
 
+@contextlib.contextmanager
+def _twin(name: str, size: int) -> Iterator[None]:
+    """Settings under which dispatch runs the ``name`` twin ("serial" or "parallel")."""
+    import numba
+
+    if name == "serial":
+        settings = lk.fast_path(True, threads=1)
+    elif numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here: no parallel twin runs")
+    else:
+        settings = lk.fast_path(True, threads=2, parallel_min_size=0)
+    with settings:
+        assert (threads_for(size) > 1) == (name == "parallel")
+        yield
+
+
+@pytest.mark.parametrize("twin", ["serial", "parallel"])
 @pytest.mark.parametrize(("case", "dtype", "weighted"), AGREEMENT)
-def test_fast_path_agrees_with_reference(case: Case, dtype: Any, weighted: bool,
+def test_fast_path_agrees_with_reference(case: Case, dtype: Any, weighted: bool, twin: str,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(7)
     loss = case.make_loss()
     y_pred, y_true = case.make_inputs(rng, dtype)
     weight = _weights(rng, y_pred.shape[0], dtype) if weighted else None
-    for op in OPS:
-        fast = _fast(loss, op, y_pred, y_true, weight, monkeypatch)
-        reference = _reference(loss, op, y_pred, y_true, weight)
-        rtol = case.float32_rtol if dtype is np.float32 else 1e-14
-        _assert_agree(fast, reference, op, f"{case.id} {op}", rtol=rtol, weight=weight)
+    with _twin(twin, y_pred.size):
+        for op in OPS:
+            fast = _fast(loss, op, y_pred, y_true, weight, monkeypatch)
+            reference = _reference(loss, op, y_pred, y_true, weight)
+            rtol = case.float32_rtol if dtype is np.float32 else 1e-14
+            _assert_agree(fast, reference, op, f"{case.id} {op} {twin}", rtol=rtol,
+                          weight=weight)
+
+
+@pytest.mark.parametrize("twin", ["serial", "parallel"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("loss", [lk.get("hinge"), lk.BinaryCrossEntropy(link="logit"),
+                                  lk.get("focal", link="logit", alpha=0.25)], ids=repr)
+def test_reductions_over_many_blocks_agree_with_reference(
+        loss: Loss, dtype: Any, twin: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several reduction blocks (1024 samples each) and a ragged last one, by both twins."""
+    rng = np.random.default_rng(11)
+    n = 5 * 1024 + 13
+    y_pred = (rng.normal(size=n) * 3.0).astype(dtype)
+    y_true = rng.integers(0, 2, n).astype(dtype)
+    weight = _weights(rng, n, dtype)
+    rtol = 1e-14 if dtype is np.float64 else 4e-6
+    with _twin(twin, n):
+        for w in (None, weight):
+            for op in ("mean", "sum"):
+                fast = _fast(loss, op, y_pred, y_true, w, monkeypatch)
+                reference = _reference(loss, op, y_pred, y_true, w)
+                _assert_agree(fast, reference, op, f"{loss!r} {op} {twin}", rtol=rtol,
+                              weight=w)
 
 
 def _invalid_inputs(case: Case, dtype: Any) -> list[tuple[str, Any, Any, Any]]:

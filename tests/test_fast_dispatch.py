@@ -56,3 +56,65 @@ def test_without_numba_dispatch_declines(monkeypatch):
     with lk.fast_path(True, min_size=0):
         assert _fast.dispatch(lk.get("huber"), "mean", z, y, None) is None
         assert float(lk.get("huber")(z, y)) > 0
+
+
+def test_threads_follow_the_settings():
+    numba = pytest.importorskip("numba")
+    most = numba.config.NUMBA_NUM_THREADS
+    with lk.fast_path(True, threads=1, parallel_min_size=0):
+        assert _fast.threads_for(10**9) == 1
+    with lk.fast_path(True, threads=64, parallel_min_size=1000):
+        assert _fast.threads_for(999) == 1
+        assert _fast.threads_for(1000) == min(64, most)
+    with lk.fast_path(True) as settings:
+        assert _fast.threads_for(settings.fast_parallel_min_size - 1) == 1
+    with pytest.raises(ValueError, match="threads must be a positive integer"):
+        with lk.fast_path(True, threads=0):
+            pass
+
+
+def test_the_threads_setting_comes_from_the_environment(monkeypatch):
+    from losskit import _config
+
+    monkeypatch.setenv("LOSSKIT_FAST_THREADS", "3")
+    assert _config._threads_from_environment() == 3
+    monkeypatch.setenv("LOSSKIT_FAST_THREADS", "")
+    assert _config._threads_from_environment() is None
+    monkeypatch.setenv("LOSSKIT_FAST_THREADS", "0")
+    with pytest.raises(ValueError, match="LOSSKIT_FAST_THREADS"):
+        _config._threads_from_environment()
+
+
+def test_a_parallel_call_sets_numba_threads_for_the_call_only(monkeypatch):
+    numba = pytest.importorskip("numba")
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here")
+    from losskit._fast import regression
+
+    seen = []
+    twins = regression._huber_kernel
+
+    def spy_parallel(*args):
+        seen.append(("parallel", numba.get_num_threads()))
+        return twins.parallel(*args)
+
+    def spy_serial(*args):
+        seen.append(("serial", numba.get_num_threads()))
+        return twins.serial(*args)
+
+    monkeypatch.setattr(regression, "_huber_kernel",
+                        _fast.Twins(serial=spy_serial, parallel=spy_parallel))
+    loss = lk.get("huber")
+    z, y = data(5000)
+    numba.set_num_threads(1)
+    try:
+        with lk.fast_path(True, min_size=0, threads=2, parallel_min_size=4096):
+            fast = loss.gradient_hessian(z, y)
+            loss.gradient_hessian(z[:4000], y[:4000])
+        assert numba.get_num_threads() == 1
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert seen == [("parallel", 2), ("serial", 1)]
+    with lk.fast_path(False):
+        reference = loss.gradient_hessian(z, y)
+    np.testing.assert_allclose(fast, reference, rtol=1e-14)

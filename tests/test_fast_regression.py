@@ -21,6 +21,7 @@ other unsupported calls decline.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -146,11 +147,12 @@ def _extreme_inputs(loss: Loss, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
     return p.astype(dtype), y.astype(dtype)
 
 
-def _inputs(case: Case, dtype: Any, data: str, seed: int = 0) -> tuple[np.ndarray, ...]:
+def _inputs(case: Case, dtype: Any, data: str, seed: int = 0,
+            n: int = 1000) -> tuple[np.ndarray, ...]:
     loss = case.loss()
     rng = np.random.default_rng(seed)
     if data == "random":
-        p, y = _random_inputs(loss, rng, 1000)
+        p, y = _random_inputs(loss, rng, n)
         return p.astype(dtype), y.astype(dtype)
     return _extreme_inputs(loss, dtype)
 
@@ -238,21 +240,55 @@ def _assert_agree(fast: Any, reference: Any, op: str, loss: Loss, y_pred: np.nda
                         f"{actual[finite][worst]!r}, reference {expected[finite][worst]!r})")
 
 
+@contextlib.contextmanager
+def _twin(name: str, size: int) -> Iterator[None]:
+    """Settings under which dispatch runs the ``name`` twin ("serial" or "parallel")."""
+    if name == "serial":
+        settings = lk.fast_path(True, threads=1)
+    elif numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here: no parallel twin runs")
+    else:
+        settings = lk.fast_path(True, threads=2, parallel_min_size=0)
+    with settings:
+        assert (fast_module.threads_for(size) > 1) == (name == "parallel")
+        yield
+
+
 # ------------------------------------------------------------------ tests
+@pytest.mark.parametrize("twin", ["serial", "parallel"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("data", ["random", "extreme"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_fast_path_agrees_with_reference(case: Case, dtype: Any, data: str, weighted: bool,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+                                         twin: str, monkeypatch: pytest.MonkeyPatch) -> None:
     loss = case.loss()
     y_pred, y_true = _inputs(case, dtype, data)
     weight = _weights(np.random.default_rng(1), y_pred.size, dtype) if weighted else None
-    for op in OPS:
-        fast = _fast(loss, op, y_pred, y_true, weight, monkeypatch)
-        reference = _reference(loss, op, y_pred, y_true, weight)
-        _assert_agree(fast, reference, op, loss, y_pred, y_true, weight,
-                      f"{case.id} {dtype.__name__} {data} {op}")
+    with _twin(twin, y_pred.size):
+        for op in OPS:
+            fast = _fast(loss, op, y_pred, y_true, weight, monkeypatch)
+            reference = _reference(loss, op, y_pred, y_true, weight)
+            _assert_agree(fast, reference, op, loss, y_pred, y_true, weight,
+                          f"{case.id} {dtype.__name__} {data} {op} {twin}")
+
+
+@pytest.mark.parametrize("twin", ["serial", "parallel"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_reductions_over_many_blocks_agree_with_reference(
+        case: Case, dtype: Any, twin: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several reduction blocks (1024 samples each) and a ragged last one, by both twins."""
+    loss = case.loss()
+    y_pred, y_true = _inputs(case, dtype, "random", seed=4, n=5 * 1024 + 13)
+    weight = _weights(np.random.default_rng(5), y_pred.size, dtype)
+    with _twin(twin, y_pred.size):
+        for w in (None, weight):
+            for op in ("mean", "sum"):
+                fast = _fast(loss, op, y_pred, y_true, w, monkeypatch)
+                reference = _reference(loss, op, y_pred, y_true, w)
+                _assert_agree(fast, reference, op, loss, y_pred, y_true, w,
+                              f"{case.id} {dtype.__name__} {op} {twin}")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
@@ -297,8 +333,8 @@ def _counted(kernels: fast_module.Kernels, counts: list[int]) -> fast_module.Ker
     """``kernels`` that record the invalid count each call returns."""
 
     def wrap(kernel: Callable[..., Any]) -> Callable[..., Any]:
-        def counting(*args: Any) -> Any:
-            result = kernel(*args)
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            result = kernel(*args, **kwargs)
             counts.append(result[2] if isinstance(result, tuple) else result)
             return result
 

@@ -14,12 +14,22 @@ changes behaviour.
 Kernel modules register a *provider* per loss class: ``provider(loss)`` returns a
 ``Kernels`` (one callable per operation it supports) or None for parameters it does
 not cover.
+
+Threads: every driver is compiled twice from one Python function (``twins``): a serial
+twin and a parallel one (numba ``prange``). ``dispatch`` runs the serial twin below
+``settings.fast_parallel_min_size`` elements or when ``settings.fast_threads`` is 1.
+A parallel call waits for its slowest thread; on a loaded machine that thread may be
+descheduled for a whole time slice, which costs more than a serial pass over a
+million elements (see ``benchmarks/oversubscription.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable
+import sys
+import types
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,22 +37,29 @@ import numpy as np
 
 from losskit._config import settings
 
-__all__ = ["Kernels", "available", "dispatch", "provider"]
+__all__ = ["Kernels", "Twins", "available", "dispatch", "provider", "twins"]
 
 #: Modules holding kernels; imported (and numba with them) on the first dispatch.
 KERNEL_MODULES: tuple[str, ...] = ("losskit._fast.regression", "losskit._fast.classification")
 
 #: Kernels measured slower than the reference path, by (loss, link): dispatch declines
-#: them unless ``settings.fast_force``. Measured with ``python -m benchmarks.elementwise
-#: --quick`` (n = 1e6, float64, 2 threads, 2026-11-26): numba's scalar exp/log/tanh
-#: lose to NumPy's vectorised ones where a loss is dominated by them.
+#: them unless ``settings.fast_force``. Measured on the serial twins, which serve every
+#: size below ``fast_parallel_min_size`` (n = 1e6, float64, interleaved medians of 9
+#: and 15 rounds at load average 1.1 and 0.4 on the 2-core development machine,
+#: 2026-11-26): numba's scalar exp/log/tanh lose to NumPy's vectorised ones where a
+#: loss is dominated by them. A kernel is used only where it took under 0.9 of the
+#: reference's time in both runs (the ratios in the comments). With two threads every
+#: kernel took 0.05 to 0.86 of the reference's time: the longer list measured before
+#: (2 threads on a busy machine) probably caught parallel kernels stalled by other
+#: processes (``benchmarks/oversubscription.py``).
 SLOWER: dict[tuple[str, str], frozenset[str]] = {
-    ("log_cosh", "identity"): frozenset({"gradient_hessian", "loss_gradient"}),
-    ("poisson", "log"): frozenset({"reduce", "values", "gradient_hessian", "loss_gradient"}),
-    ("gamma", "log"): frozenset({"reduce", "values"}),
-    ("tweedie", "log"): frozenset({"reduce", "values", "loss_gradient"}),
-    ("binary_cross_entropy", "logit"): frozenset({"reduce", "values"}),
-    ("binary_cross_entropy", "identity"): frozenset({"reduce", "values", "loss_gradient"}),
+    ("log_cosh", "identity"): frozenset({"gradient_hessian"}),  # 1.31, 1.76
+    ("poisson", "log"): frozenset({"reduce", "values", "gradient_hessian"}),  # 0.80-1.09
+    ("gamma", "log"): frozenset({"reduce", "values"}),  # 0.84-0.99
+    ("tweedie", "log"): frozenset({"reduce", "values", "loss_gradient"}),  # 1.29-1.61
+    ("binary_cross_entropy", "logit"): frozenset({"reduce", "values"}),  # 0.88-1.06
+    ("binary_cross_entropy", "identity"): frozenset({"reduce", "values",
+                                                     "loss_gradient"}),  # 1.14-1.57
 }
 _FIELD = {"mean": "reduce", "sum": "reduce", "none": "values", "gradient": "loss_gradient",
           "loss_gradient": "loss_gradient", "hessian": "gradient_hessian",
@@ -62,7 +79,8 @@ class Kernels:
     - ``loss_gradient(p, y, w, out_value, out_gradient) -> n_invalid``
     - ``gradient_hessian(p, y, w, out_gradient, out_hessian) -> n_invalid``
 
-    ``w`` is an empty array when there are no sample weights.
+    ``w`` is an empty array when there are no sample weights. Each also takes
+    ``parallel=`` (keyword, default False): run the parallel twin of its driver.
     """
 
     reduce: Callable[..., tuple[float, float, int]] | None = None
@@ -80,6 +98,41 @@ def provider(cls: type) -> Callable[[Callable[[Any], Kernels | None]], Any]:
         return fn
 
     return decorate
+
+
+@dataclass(frozen=True)
+class Twins:
+    """A driver compiled serial and parallel; ``twins(parallel, *args)`` runs one."""
+
+    serial: Callable[..., Any]
+    parallel: Callable[..., Any]
+
+    def __call__(self, parallel: bool, *args: Any) -> Any:
+        return (self.parallel if parallel else self.serial)(*args)
+
+
+def twins(**options: Any) -> Callable[[Callable[..., Any]], Twins]:
+    """Compile a driver twice with ``numba.njit(**options)``: ``parallel=False`` and True.
+
+    In the serial twin ``prange`` is ``range``. The serial twin is compiled from a copy
+    of the function under another ``__qualname__``: numba names its cache files by
+    qualified name, and its cache key does not include the ``parallel`` flag, so two
+    twins of one name would load each other's machine code. Each twin compiles on its
+    first call.
+    """
+    import numba
+
+    def compile_both(function: Callable[..., Any]) -> Twins:
+        copy = types.FunctionType(function.__code__, function.__globals__,
+                                  function.__name__ + "_serial", function.__defaults__,
+                                  function.__closure__)
+        copy.__qualname__ = function.__qualname__ + "_serial"
+        copy.__module__ = function.__module__
+        copy.__doc__ = function.__doc__
+        return Twins(serial=numba.njit(parallel=False, **options)(copy),
+                     parallel=numba.njit(parallel=True, **options)(function))
+
+    return compile_both
 
 
 def available() -> bool:
@@ -156,12 +209,45 @@ def dispatch(loss: Any, op: str, y_pred: Any, y_true: Any, sample_weight: Any) -
     return _run(kernels, op, p, y, w, y_pred.shape, values_shape, dtype)
 
 
+def threads_for(size: int) -> int:
+    """How many threads a kernel on ``size`` elements uses (1: the serial twin)."""
+    numba = sys.modules["numba"]
+    threads = settings.fast_threads or numba.get_num_threads()
+    if threads <= 1 or size < settings.fast_parallel_min_size:
+        return 1
+    return min(threads, numba.config.NUMBA_NUM_THREADS)
+
+
+@contextlib.contextmanager
+def _thread_count(threads: int) -> Iterator[bool]:
+    """Whether to run parallel; numba's (thread-local) count set to ``threads`` meanwhile."""
+    if threads == 1:
+        yield False
+        return
+    numba = sys.modules["numba"]
+    saved = numba.get_num_threads()
+    if saved == threads:
+        yield True
+        return
+    numba.set_num_threads(threads)
+    try:
+        yield True
+    finally:
+        numba.set_num_threads(saved)
+
+
 def _run(kernels: Kernels, op: str, p: Any, y: Any, w: Any, shape: tuple[int, ...],
          values_shape: tuple[int, ...], dtype: Any) -> Any:
+    with _thread_count(threads_for(p.size)) as parallel:
+        return _run_kernel(kernels, op, p, y, w, shape, values_shape, dtype, parallel)
+
+
+def _run_kernel(kernels: Kernels, op: str, p: Any, y: Any, w: Any, shape: tuple[int, ...],
+                values_shape: tuple[int, ...], dtype: Any, parallel: bool) -> Any:
     if op in ("mean", "sum"):
         if kernels.reduce is None:
             return None
-        total, weight_total, invalid = kernels.reduce(p, y, w)
+        total, weight_total, invalid = kernels.reduce(p, y, w, parallel=parallel)
         if invalid or (op == "mean" and not weight_total > 0):
             return None
         return dtype.type(total if op == "sum" else total / weight_total)
@@ -173,17 +259,19 @@ def _run(kernels: Kernels, op: str, p: Any, y: Any, w: Any, shape: tuple[int, ..
         if kernels.values is None:
             return None
         out = np.empty(values_shape, dtype=dtype)
-        return None if kernels.values(p, y, w, out.reshape(-1)) else out
+        return None if kernels.values(p, y, w, out.reshape(-1), parallel=parallel) else out
     if op in ("gradient", "loss_gradient") and kernels.loss_gradient is not None:
         value = np.empty(values_shape, dtype=dtype)
         gradient = np.empty(shape, dtype=dtype)
-        if kernels.loss_gradient(p, y, w, value.reshape(-1), flat(gradient)):
+        if kernels.loss_gradient(p, y, w, value.reshape(-1), flat(gradient),
+                                  parallel=parallel):
             return None
         return gradient if op == "gradient" else (value, gradient)
     if op in ("hessian", "gradient_hessian") and kernels.gradient_hessian is not None:
         gradient = np.empty(shape, dtype=dtype)
         hessian = np.empty(shape, dtype=dtype)
-        if kernels.gradient_hessian(p, y, w, flat(gradient), flat(hessian)):
+        if kernels.gradient_hessian(p, y, w, flat(gradient), flat(hessian),
+                                     parallel=parallel):
             return None
         return hessian if op == "hessian" else (gradient, hessian)
     return None
