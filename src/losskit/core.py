@@ -193,7 +193,11 @@ class Loss:
         signature = inspect.signature(type(self).__init__).parameters
         for key, value in self.get_params().items():
             default = signature[key].default
-            if key in ("link", "nan_policy") and value in (default, "identity"):
+            # A default link of None is the identity; any other default is shown only
+            # when the link differs from it.
+            implied = "identity" if default is None else default
+            if (key == "link" and value == implied) or (key == "nan_policy"
+                                                           and value == default):
                 continue
             shown.append(f"{key}={value!r}")
         return f"{type(self).__name__}({', '.join(shown)})"
