@@ -267,6 +267,20 @@ def test_intercept_starts_at_the_optimal_constant() -> None:
             float(loss(np.full(len(y), constant), target)), rel=1e-12)
 
 
+def test_newton_finishes_what_lbfgs_cannot() -> None:
+    # Columns on scales from 1e-3 to 1e3: L-BFGS stalls; Newton (the same problem, the
+    # full Hessian) reaches tol from where it stopped.
+    rng = np.random.default_rng(0)
+    n, d = 6000, 40
+    scales = np.logspace(-3, 3, d)
+    X = rng.normal(size=(n, d)) * scales
+    y = (X @ (rng.normal(size=d) / scales) + rng.logistic(size=n) > 0).astype(float)
+    result = lk.fit(X, y, "bce", penalty="l2", alpha=1e-6)
+    newton = lk.fit(X, y, "bce", penalty="l2", alpha=1e-6, solver="newton")
+    assert result.solver == "lbfgs+newton" and result.converged
+    assert result.objective == pytest.approx(newton.objective, rel=1e-12)
+
+
 # ------------------------------------------------------------ bad input
 def test_bad_input_gives_clear_errors() -> None:
     X, y = regression_data(n=20)
@@ -286,6 +300,8 @@ def test_bad_input_gives_clear_errors() -> None:
         lk.fit(X, y, "mse", solver="interior_point")
     with pytest.raises(ValueError, match="unknown loss 'hubr'; did you mean 'huber'"):
         lk.fit(X, y, "hubr")
+    with pytest.raises(ValueError, match="'ranknet' is a structured loss"):
+        lk.fit(X, y, "ranknet")
     with pytest.raises(ValueError, match="X must be 2-D"):
         lk.fit(X[:, 0], y, "mse")
     with pytest.raises(ValueError, match="sample_weight must have shape"):

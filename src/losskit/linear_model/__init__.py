@@ -61,6 +61,10 @@ DEFAULT_MAX_ITER = {"newton": 100, "lbfgs": 2000, "proximal": 5000,
                     "interior_point": 200, "conquer": 1000}
 
 
+#: How the message of an L-BFGS fit that Newton finished begins.
+POLISHED = "L-BFGS "
+
+
 class ConvergenceWarning(UserWarning):
     """A fit stopped before its convergence criterion held (``converged=False``)."""
 
@@ -158,7 +162,7 @@ def fit(
     from losskit.registry import get
 
     started = time.perf_counter()
-    loss_object = raw_score_loss(get(loss) if isinstance(loss, str) else _check_loss(loss))
+    loss_object = raw_score_loss(_check_loss(get(loss) if isinstance(loss, str) else loss))
     penalty = check_choice(penalty, "penalty", PENALTIES)
     alpha = check_real(alpha, "alpha", low=0.0, low_inclusive=True)
     l1_ratio = check_real(l1_ratio, "l1_ratio", low=0.0, high=1.0,
@@ -194,6 +198,8 @@ def fit(
     result = _run(chosen, problem, theta0, data, y_local, weight, tol, int(max_iter),
                   callback, auto=solver == "auto")
     coef, intercept = problem.split(np.asarray(result.coef, dtype=np.float64))
+    if result.message.startswith(POLISHED):
+        chosen = "lbfgs+newton"
     if not result.converged:
         warnings.warn(
             f"lk.fit with loss '{loss_object.name}' and solver '{chosen}' did not converge "
@@ -273,7 +279,7 @@ def _run(chosen: str, problem: LinearProblem, theta0: np.ndarray, data: Any, y: 
                           max_iter=DEFAULT_MAX_ITER["newton"], callback=callback)
         polished.n_iter += result.n_iter
         polished.history = result.history + polished.history[1:]
-        polished.message = f"L-BFGS ({result.message}), then Newton: {polished.message}"
+        polished.message = f"{POLISHED}({result.message}), then Newton: {polished.message}"
         return polished
     if chosen == "proximal":
         from losskit.linear_model._proximal import proximal_gradient, proximal_newton
