@@ -180,6 +180,28 @@ class BoostingLoss:
         return gradient, hessian
 
 
+class BoostingMetric:
+    """The weighted mean of a losskit loss as an evaluation metric; subclassed per
+    library, which reads its inputs in ``__call__``.
+
+    ``raw_scores=True`` for a custom objective (the library passes raw scores), else
+    the loss takes the transformed predictions of a built-in objective.
+    """
+
+    library = ""
+
+    def __init__(self, loss: Any, *, raw_scores: bool = True) -> None:
+        if isinstance(loss, BoostingLoss):
+            loss = loss.loss
+        loss = raw_score_loss(loss, owner=f"lk.{self.library}.metric")
+        self.loss = loss if raw_scores else natural_space_loss(loss)
+        self.raw_scores = raw_scores
+        self.__name__ = self.loss.name
+
+    def __repr__(self) -> str:
+        return f"lk.{self.library}.metric({self.loss!r}, raw_scores={self.raw_scores})"
+
+
 @contextlib.contextmanager
 def _one_kernel_thread() -> Iterator[None]:
     """Run losskit's numba kernels on one thread for the duration of the call.

@@ -55,10 +55,9 @@ import numpy as np
 
 from losskit.integrations._common import (
     BoostingLoss,
+    BoostingMetric,
     mean_loss,
     multiclass_scores,
-    natural_space_loss,
-    raw_score_loss,
     weights_or_none,
 )
 
@@ -151,19 +150,10 @@ def _fold_constant(booster: Any, name: str) -> None:
             booster.set_leaf_output(tree_index, leaf, value + float(offset))
 
 
-class Metric:
+class Metric(BoostingMetric):
     """The weighted mean of a losskit loss as a LightGBM evaluation metric."""
 
-    def __init__(self, loss: Any, *, raw_scores: bool = True) -> None:
-        if isinstance(loss, Objective):
-            loss = loss.loss
-        loss = raw_score_loss(loss, owner="lk.lightgbm.metric")
-        self.loss = loss if raw_scores else natural_space_loss(loss)
-        self.raw_scores = raw_scores
-        self.__name__ = self.loss.name
-
-    def __repr__(self) -> str:
-        return f"lk.lightgbm.metric({self.loss!r}, raw_scores={self.raw_scores})"
+    library = "lightgbm"
 
     def __call__(self, first: Any, second: Any,
                  sample_weight: Any = None) -> tuple[str, float, bool]:

@@ -65,10 +65,9 @@ import numpy as np
 
 from losskit.integrations._common import (
     BoostingLoss,
+    BoostingMetric,
     mean_loss,
     multiclass_scores,
-    natural_space_loss,
-    raw_score_loss,
     weights_or_none,
 )
 
@@ -113,19 +112,10 @@ class Objective(BoostingLoss):
         return float(score) if score.ndim == 0 else [float(s) for s in score]
 
 
-class Metric:
+class Metric(BoostingMetric):
     """The weighted mean of a losskit loss as an XGBoost evaluation metric."""
 
-    def __init__(self, loss: Any, *, raw_scores: bool = True) -> None:
-        if isinstance(loss, Objective):
-            loss = loss.loss
-        loss = raw_score_loss(loss, owner="lk.xgboost.metric")
-        self.loss = loss if raw_scores else natural_space_loss(loss)
-        self.raw_scores = raw_scores
-        self.__name__ = self.loss.name
-
-    def __repr__(self) -> str:
-        return f"lk.xgboost.metric({self.loss!r}, raw_scores={self.raw_scores})"
+    library = "xgboost"
 
     def __call__(self, first: Any, second: Any, sample_weight: Any = None) -> Any:
         """Native ``custom_metric(predt, dmatrix) -> (name, value)``, or scikit-learn
