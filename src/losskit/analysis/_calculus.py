@@ -121,6 +121,20 @@ def _complex_step(loss: Loss, p: np.ndarray, y: np.ndarray, multiclass: bool
     return np.asarray(result, dtype=np.float64), ""
 
 
+def _compared(actual: np.ndarray, references: dict[str, np.ndarray], keep: np.ndarray,
+              tolerances: dict[str, float],
+              **extra: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``_compare`` and the evidence a derivative finding reports with it."""
+    result = _compare(actual, references, keep, tolerances)
+    evidence: dict[str, Any] = {
+        "references": sorted(references), "points": int(actual.size),
+        "compared": int(np.sum(result["compared"])),
+        "skipped_at_kinks": int(np.sum(~keep)),
+        "max_relative_error": result["errors"], "tolerance": tolerances, **extra,
+    }
+    return result, evidence
+
+
 def _compare(actual: np.ndarray, references: dict[str, np.ndarray], keep: np.ndarray,
              tolerances: dict[str, float]) -> dict[str, Any]:
     """Where ``actual`` disagrees with every reference (a reference may be a fluke).
@@ -159,14 +173,8 @@ def _check_gradient(context: Context) -> Finding:
     if not references:
         references = {"finite differences": d.fd_gradient}
         tolerances = {"finite differences": FD_RTOL}
-    result = _compare(d.gradient, references, d.keep_gradient, tolerances)
-    evidence: dict[str, Any] = {
-        "references": sorted(references), "points": int(d.gradient.size),
-        "compared": int(np.sum(result["compared"])),
-        "skipped_at_kinks": int(np.sum(~d.keep_gradient)),
-        "max_relative_error": result["errors"], "tolerance": tolerances,
-        "unavailable": d.unavailable,
-    }
+    result, evidence = _compared(d.gradient, references, d.keep_gradient, tolerances,
+                                  unavailable=d.unavailable)
     return _derivative_verdict("gradient", None, d.gradient, references, result, evidence, d)
 
 
@@ -235,13 +243,7 @@ def _check_hessian(context: Context) -> Finding:
                     lambda q: probe.value(q, d.targets), d.points, 10 * step, multiclass)
                 label, tolerance = "second differences of the value", SECOND_FD_RTOL
         references, tolerances = {label: reference}, {label: tolerance}
-    result = _compare(d.hessian, references, d.keep_hessian, tolerances)
-    evidence: dict[str, Any] = {
-        "references": sorted(references), "points": int(d.hessian.size),
-        "compared": int(np.sum(result["compared"])),
-        "skipped_at_kinks": int(np.sum(~d.keep_hessian)),
-        "max_relative_error": result["errors"], "tolerance": tolerances,
-    }
+    result, evidence = _compared(d.hessian, references, d.keep_hessian, tolerances)
     return _derivative_verdict("hessian", kind, d.hessian, references, result, evidence, d)
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from losskit.analysis import _probes
-from losskit.analysis._calculus import Derivatives, _compare, _derivative_verdict
+from losskit.analysis._calculus import Derivatives, _compared, _derivative_verdict
 from losskit.analysis._probes import Space, input_domain, quiet
 from losskit.analysis._report import Finding, numbers
 from losskit.core import Loss, Properties
@@ -246,14 +246,9 @@ def _check_gradient(context: StructuredContext) -> Finding:
     if not references:
         references = {"finite differences": d.fd_gradient}
         tolerances = {"finite differences": FD_RTOL}
-    result = _compare(d.gradient, references, d.keep_gradient, tolerances)
-    evidence: dict[str, Any] = {
-        "references": sorted(references), "points": int(d.gradient.size),
-        "compared": int(np.sum(result["compared"])),
-        "skipped_at_kinks": int(np.sum(~d.keep_gradient)),
-        "max_relative_error": result["errors"], "tolerance": tolerances,
-        "unavailable": d.unavailable, "of": "loss(y_pred, y_true, reduction='sum')",
-    }
+    result, evidence = _compared(d.gradient, references, d.keep_gradient, tolerances,
+                                  unavailable=d.unavailable,
+                                  of="loss(y_pred, y_true, reduction='sum')")
     return _derivative_verdict("gradient", None, d.gradient, references, result, evidence, d)
 
 
@@ -287,13 +282,7 @@ def _check_hessian(context: StructuredContext) -> Finding:
                 context.gradient, p, 0.5 * _probes.fd_steps(context.space, p))
                 for p in context.points])
         references, tolerances = {label: reference}, {label: FD_RTOL}
-    result = _compare(d.hessian, references, d.keep_hessian, tolerances)
-    evidence: dict[str, Any] = {
-        "references": sorted(references), "points": int(d.hessian.size),
-        "compared": int(np.sum(result["compared"])),
-        "skipped_at_kinks": int(np.sum(~d.keep_hessian)),
-        "max_relative_error": result["errors"], "tolerance": tolerances,
-    }
+    result, evidence = _compared(d.hessian, references, d.keep_hessian, tolerances)
     return _derivative_verdict("hessian", kind, d.hessian, references, result, evidence, d)
 
 
