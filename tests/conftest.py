@@ -13,6 +13,7 @@ library and back, and runs functions under ``jax.jit`` for JAX.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -291,3 +292,51 @@ def fast_only(loss: Loss, op: str, y_pred: Any, y_true: Any, weight: Any,
 def reference_only(loss: Loss, op: str, y_pred: Any, y_true: Any, weight: Any) -> Any:
     with lk.fast_path(False):
         return fast_call(loss, op, y_pred, y_true, weight)
+
+
+@contextlib.contextmanager
+def fast_twin(name: str, size: int) -> Iterator[None]:
+    """Settings under which dispatch runs the ``name`` twin ("serial" or "parallel")."""
+    import numba
+
+    from losskit._fast import threads_for
+
+    if name == "serial":
+        settings = lk.fast_path(True, threads=1)
+    elif numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba has one thread here: no parallel twin runs")
+    else:
+        settings = lk.fast_path(True, threads=2, parallel_min_size=0)
+    with settings:
+        assert (threads_for(size) > 1) == (name == "parallel")
+        yield
+
+
+# --------------------------------------- boosting (tests/test_xgboost.py, test_lightgbm.py)
+@dataclass(frozen=True)
+class BoostingData:
+    """Features and one target per kind of loss, from the same signal; ``rng`` is the
+    generator that drew them, for further draws."""
+
+    X: np.ndarray
+    real: np.ndarray
+    binary: np.ndarray
+    count: np.ndarray
+    positive: np.ndarray
+    classes: np.ndarray
+    weight: np.ndarray
+    rng: np.random.Generator
+
+
+def boosting_data(n: int, seed: int) -> BoostingData:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5))
+    signal = X[:, 0] + 0.5 * X[:, 1] ** 2
+    real = signal + rng.normal(size=n)
+    binary = (rng.random(n) < 1 / (1 + np.exp(-signal))).astype(np.float64)
+    count = rng.poisson(np.exp(0.5 * signal)).astype(np.float64)
+    positive = rng.gamma(2.0, np.exp(0.3 * signal) / 2)
+    classes = np.digitize(signal + rng.normal(size=n), [-0.5, 0.8]).astype(np.float64)
+    weight = rng.uniform(0.2, 3.0, n)
+    return BoostingData(X, real, binary, count, positive, classes, weight, rng)
+

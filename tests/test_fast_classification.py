@@ -17,8 +17,7 @@ fast path decline, and the reference path raise the same error either way.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,9 +29,10 @@ pytest.importorskip("numba")
 import losskit as lk
 from conftest import fast_call as _call
 from conftest import fast_only as _fast
+from conftest import fast_twin
 from conftest import reference_only as _reference
 from losskit._fast import classification as kernels_module
-from losskit._fast import dispatch, kernels_for, threads_for
+from losskit._fast import dispatch, kernels_for
 from losskit.core import Loss
 
 OPS = ("mean", "sum", "none", "gradient", "hessian", "loss_gradient", "gradient_hessian")
@@ -232,22 +232,6 @@ AGREEMENT = [
 ]
 
 
-@contextlib.contextmanager
-def _twin(name: str, size: int) -> Iterator[None]:
-    """Settings under which dispatch runs the ``name`` twin ("serial" or "parallel")."""
-    import numba
-
-    if name == "serial":
-        settings = lk.fast_path(True, threads=1)
-    elif numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("numba has one thread here: no parallel twin runs")
-    else:
-        settings = lk.fast_path(True, threads=2, parallel_min_size=0)
-    with settings:
-        assert (threads_for(size) > 1) == (name == "parallel")
-        yield
-
-
 @pytest.mark.parametrize("twin", ["serial", "parallel"])
 @pytest.mark.parametrize(("case", "dtype", "weighted"), AGREEMENT)
 def test_fast_path_agrees_with_reference(case: Case, dtype: Any, weighted: bool, twin: str,
@@ -256,7 +240,7 @@ def test_fast_path_agrees_with_reference(case: Case, dtype: Any, weighted: bool,
     loss = case.make_loss()
     y_pred, y_true = case.make_inputs(rng, dtype)
     weight = _weights(rng, y_pred.shape[0], dtype) if weighted else None
-    with _twin(twin, y_pred.size):
+    with fast_twin(twin, y_pred.size):
         for op in OPS:
             fast = _fast(loss, op, y_pred, y_true, weight, monkeypatch)
             reference = _reference(loss, op, y_pred, y_true, weight)
@@ -278,7 +262,7 @@ def test_reductions_over_many_blocks_agree_with_reference(
     y_true = rng.integers(0, 2, n).astype(dtype)
     weight = _weights(rng, n, dtype)
     rtol = 1e-14 if dtype is np.float64 else 4e-6
-    with _twin(twin, n):
+    with fast_twin(twin, n):
         for w in (None, weight):
             for op in ("mean", "sum"):
                 fast = _fast(loss, op, y_pred, y_true, w, monkeypatch)

@@ -21,7 +21,6 @@ other unsupported calls decline.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -35,6 +34,7 @@ import losskit as lk  # noqa: E402
 import losskit._fast as fast_module  # noqa: E402
 from conftest import fast_call as _call  # noqa: E402
 from conftest import fast_only as _fast  # noqa: E402
+from conftest import fast_twin  # noqa: E402
 from conftest import reference_only as _reference  # noqa: E402
 from losskit._fast import regression as kernels_module  # noqa: E402
 from losskit.core import Loss  # noqa: E402
@@ -240,20 +240,6 @@ def _assert_agree(fast: Any, reference: Any, op: str, loss: Loss, y_pred: np.nda
                         f"{actual[finite][worst]!r}, reference {expected[finite][worst]!r})")
 
 
-@contextlib.contextmanager
-def _twin(name: str, size: int) -> Iterator[None]:
-    """Settings under which dispatch runs the ``name`` twin ("serial" or "parallel")."""
-    if name == "serial":
-        settings = lk.fast_path(True, threads=1)
-    elif numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("numba has one thread here: no parallel twin runs")
-    else:
-        settings = lk.fast_path(True, threads=2, parallel_min_size=0)
-    with settings:
-        assert (fast_module.threads_for(size) > 1) == (name == "parallel")
-        yield
-
-
 # ------------------------------------------------------------------ tests
 @pytest.mark.parametrize("twin", ["serial", "parallel"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
@@ -265,7 +251,7 @@ def test_fast_path_agrees_with_reference(case: Case, dtype: Any, data: str, weig
     loss = case.loss()
     y_pred, y_true = _inputs(case, dtype, data)
     weight = _weights(np.random.default_rng(1), y_pred.size, dtype) if weighted else None
-    with _twin(twin, y_pred.size):
+    with fast_twin(twin, y_pred.size):
         for op in OPS:
             fast = _fast(loss, op, y_pred, y_true, weight, monkeypatch)
             reference = _reference(loss, op, y_pred, y_true, weight)
@@ -282,7 +268,7 @@ def test_reductions_over_many_blocks_agree_with_reference(
     loss = case.loss()
     y_pred, y_true = _inputs(case, dtype, "random", seed=4, n=5 * 1024 + 13)
     weight = _weights(np.random.default_rng(5), y_pred.size, dtype)
-    with _twin(twin, y_pred.size):
+    with fast_twin(twin, y_pred.size):
         for w in (None, weight):
             for op in ("mean", "sum"):
                 fast = _fast(loss, op, y_pred, y_true, w, monkeypatch)

@@ -20,18 +20,13 @@ import losskit as lk
 
 lgb = pytest.importorskip("lightgbm")
 
+from conftest import boosting_data  # noqa: E402
 from losskit.integrations import SurrogateHessianWarning  # noqa: E402
 
 N, ROUNDS = 2000, 50
-RNG = np.random.default_rng(1)
-X = RNG.normal(size=(N, 5))
-SIGNAL = X[:, 0] + 0.5 * X[:, 1] ** 2
-Y_REAL = SIGNAL + RNG.normal(size=N)
-Y_BINARY = (RNG.random(N) < 1 / (1 + np.exp(-SIGNAL))).astype(np.float64)
-Y_COUNT = RNG.poisson(np.exp(0.5 * SIGNAL)).astype(np.float64)
-Y_POSITIVE = RNG.gamma(2.0, np.exp(0.3 * SIGNAL) / 2)
-Y_CLASS = np.digitize(SIGNAL + RNG.normal(size=N), [-0.5, 0.8]).astype(np.float64)
-WEIGHT = RNG.uniform(0.2, 3.0, N)
+DATA = boosting_data(N, seed=1)
+X, Y_REAL, Y_BINARY, Y_COUNT = DATA.X, DATA.real, DATA.binary, DATA.count
+Y_POSITIVE, Y_CLASS, WEIGHT, RNG = DATA.positive, DATA.classes, DATA.weight, DATA.rng
 BASE = {"num_threads": 1, "num_leaves": 15, "verbose": -1, "deterministic": True,
         "force_row_wise": True}
 
