@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -31,6 +33,24 @@ __all__ = ["dask_section", "huber_section", "logistic_section"]
 
 #: scikit-learn's HuberRegressor default epsilon.
 EPSILON = 1.35
+
+
+def _time_both(row: Row, config: Config, n: int, ours: Callable[[], Any],
+               theirs: Callable[[], Any]) -> tuple[Any, Any]:
+    """Time losskit's fit and scikit-learn's in interleaved rounds into ``row``; return
+    the last fit of each."""
+    fits: dict[str, Any] = {}
+
+    def keep(name: str, fit: Callable[[], Any]) -> Callable[[], Any]:
+        def call() -> Any:
+            fits[name] = fit()
+            return fits[name]
+        return call
+
+    row.timings.update(interleaved_times({"losskit": keep("losskit", ours),
+                                          "sklearn": keep("sklearn", theirs)},
+                                         config.rounds, config.seed + n))
+    return fits["losskit"], fits["sklearn"]
 
 
 def huber_section(config: Config) -> tuple[list[Row], list[str]]:
@@ -47,21 +67,8 @@ def huber_section(config: Config) -> tuple[list[Row], list[str]]:
         sigma = anchor.fit(X, y).scale_  # fixes losskit's problem (untimed)
         loss = lk.get("huber", delta=EPSILON * sigma)
         row = Row("huber", f"delta={EPSILON:g} sigma", n, d)
-        fits: dict[str, Any] = {}
-
-        def ours(X: np.ndarray = X, y: np.ndarray = y, loss: lk.Loss = loss,
-                 fits: dict[str, Any] = fits) -> Any:
-            fits["losskit"] = lk.fit(X, y, loss)
-            return fits["losskit"]
-
-        def theirs(X: np.ndarray = X, y: np.ndarray = y, anchor: Any = anchor,
-                   fits: dict[str, Any] = fits) -> Any:
-            fits["sklearn"] = anchor.fit(X, y)
-            return fits["sklearn"]
-
-        row.timings.update(interleaved_times({"losskit": ours, "sklearn": theirs},
-                                             config.rounds, config.seed + n))
-        result, model = fits["losskit"], fits["sklearn"]
+        result, model = _time_both(row, config, n, partial(lk.fit, X, y, loss),
+                                   partial(anchor.fit, X, y))
         row.objectives["losskit"] = float(loss(X @ result.coef + result.intercept, y))
         row.objectives["sklearn"] = float(loss(X @ model.coef_ + model.intercept_, y))
         row.notes["losskit"] = f"{result.solver}, {result.n_iter} it"
@@ -87,22 +94,10 @@ def logistic_section(config: Config) -> tuple[list[Row], list[str]]:
         y = (X @ (0.3 * rng.normal(size=d)) + rng.logistic(size=n) > 0).astype(float)
         anchor = LogisticRegression(C=C, tol=1e-8, max_iter=10_000)
         row = Row("logistic", f"C={C:g}", n, d)
-        fits: dict[str, Any] = {}
-
-        def ours(X: np.ndarray = X, y: np.ndarray = y, n: int = n,
-                 fits: dict[str, Any] = fits) -> Any:
-            fits["losskit"] = lk.fit(X, y, "binary_cross_entropy", penalty="l2",
-                                     alpha=1.0 / (C * n))
-            return fits["losskit"]
-
-        def theirs(X: np.ndarray = X, y: np.ndarray = y, anchor: Any = anchor,
-                   fits: dict[str, Any] = fits) -> Any:
-            fits["sklearn"] = anchor.fit(X, y)
-            return fits["sklearn"]
-
-        row.timings.update(interleaved_times({"losskit": ours, "sklearn": theirs},
-                                             config.rounds, config.seed + n))
-        result, model = fits["losskit"], fits["sklearn"]
+        result, model = _time_both(
+            row, config, n,
+            partial(lk.fit, X, y, "binary_cross_entropy", penalty="l2", alpha=1.0 / (C * n)),
+            partial(anchor.fit, X, y))
 
         def objective(coef: np.ndarray, intercept: float, X: np.ndarray = X,
                       y: np.ndarray = y, n: int = n, loss: lk.Loss = result.loss) -> float:
