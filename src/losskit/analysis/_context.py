@@ -19,8 +19,9 @@ __all__ = ["GRID_POINTS", "Context", "declared", "line_point", "line_targets", "
 GRID_POINTS = 161
 
 
-class Context:
-    """The loss, its probe and results shared between checks (computed once)."""
+class CheckContext:
+    """What every check of one ``lk.check`` run shares: the loss, its settings, and a
+    cache of results computed once (pointwise ``Context``, ``StructuredContext``)."""
 
     def __init__(self, loss: Loss, n: int, seed: int, engines: list[str], metric: Any) -> None:
         self.loss = loss
@@ -28,14 +29,21 @@ class Context:
         self.seed = seed
         self.engines = engines
         self.metric = metric
-        self.props = declared(loss)
-        self.probe = Probe(loss, n, seed)
         self._cache: dict[str, Any] = {}
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
+
+
+class Context(CheckContext):
+    """The loss, its probe and results shared between checks (computed once)."""
+
+    def __init__(self, loss: Loss, n: int, seed: int, engines: list[str], metric: Any) -> None:
+        super().__init__(loss, n, seed, engines, metric)
+        self.props = declared(loss)
+        self.probe = Probe(loss, n, seed)
 
     # The derivative checks live in _calculus, which imports this module.
     @property

@@ -34,6 +34,7 @@ import numpy as np
 
 from losskit.analysis import _probes
 from losskit.analysis._calculus import Derivatives, _compared, _derivative_verdict
+from losskit.analysis._context import CheckContext
 from losskit.analysis._probes import Space, input_domain, quiet
 from losskit.analysis._report import Finding, numbers
 from losskit.core import Loss, Properties
@@ -47,15 +48,11 @@ LIPSCHITZ_RTOL = 1e-9
 _BATCH = 4  # samples of the derivative probes: every entry is differenced on its own
 
 
-class StructuredContext:
+class StructuredContext(CheckContext):
     """The loss, a few example samples, and results shared between checks."""
 
     def __init__(self, loss: Loss, n: int, seed: int, engines: list[str], metric: Any) -> None:
-        self.loss = loss
-        self.n = n
-        self.seed = seed
-        self.engines = engines
-        self.metric = metric
+        super().__init__(loss, n, seed, engines, metric)
         try:
             self.props: Properties | None = loss.properties
         except NotImplementedError:
@@ -64,12 +61,6 @@ class StructuredContext:
         self.p = np.asarray(p, dtype=np.float64)[:_BATCH]
         self.y = None if y is None else np.asarray(y)[:_BATCH]
         self.space = Space(input_domain(loss))
-        self._cache: dict[str, Any] = {}
-
-    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
-        if key not in self._cache:
-            self._cache[key] = compute()
-        return self._cache[key]
 
     def rng(self, purpose: str) -> np.random.Generator:
         import zlib
