@@ -77,7 +77,7 @@ def ranking_alignment(loss: Loss, metric: Any, X: np.ndarray | None, y: np.ndarr
                       ) -> AlignmentResult:
     from scipy.optimize import minimize
 
-    from losskit.analysis.alignment import AlignmentResult, _spearman
+    from losskit.analysis.alignment import aligned
 
     name, score, greater = _ranking_metric(metric, greater_is_better)
     if candidates < 4:
@@ -128,12 +128,4 @@ def ranking_alignment(loss: Loss, metric: Any, X: np.ndarray | None, y: np.ndarr
         loss_value, metric_value = evaluate(best + rng.normal(0.0, sigma, size=best.shape))
         rows.append({"candidate": f"fit + noise {sigma:.2g}", "loss": loss_value,
                      "metric": metric_value})
-    path = []
-    for step, w in enumerate(iterates):
-        loss_value, metric_value = evaluate(w)
-        path.append({"iterate": step, "loss": loss_value, "metric": metric_value})
-    sign = -1.0 if greater else 1.0
-    return AlignmentResult(repr(loss), name, greater,
-                           _spearman([r["loss"] for r in rows], [sign * r["metric"] for r in rows]),
-                           _spearman([r["loss"] for r in path], [sign * r["metric"] for r in path]),
-                           rows, path)
+    return aligned(loss, name, greater, rows, iterates, evaluate)

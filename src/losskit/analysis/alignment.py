@@ -21,7 +21,7 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -260,8 +260,16 @@ def _alignment(loss: Loss, metric: str | Metric, X: np.ndarray | None, y: np.nda
         loss_value, metric_value = evaluate(theta)
         rows.append({"candidate": f"truth + noise {sigma:.2g}", "loss": loss_value,
                      "metric": metric_value})
+    return aligned(loss, name, greater, rows, _fit(risk, constant_eta, record=True), evaluate)
+
+
+def aligned(loss: Loss, name: str, greater: bool, rows: list[dict[str, Any]],
+            iterates: Iterable[np.ndarray],
+            evaluate: Callable[[np.ndarray], tuple[float, float]]) -> AlignmentResult:
+    """The result: Spearman agreement of loss and metric over the candidate ``rows``
+    and along the optimisation ``iterates`` (each scored by ``evaluate``)."""
     path = []
-    for step, theta in enumerate(_fit(risk, constant_eta, record=True)):
+    for step, theta in enumerate(iterates):
         loss_value, metric_value = evaluate(theta)
         path.append({"iterate": step, "loss": loss_value, "metric": metric_value})
     sign = -1.0 if greater else 1.0
