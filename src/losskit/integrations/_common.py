@@ -72,12 +72,6 @@ def raw_score_loss(loss: Any, *, owner: str) -> Loss:
     return with_raw_link(loss, owner=owner)
 
 
-def _with_link(loss: Loss, link: str) -> Loss:
-    params = loss.get_params()
-    params["link"] = link
-    return type(loss)(**params)
-
-
 def _check_serves(loss: Loss, owner: str) -> bool:
     """Gradient and Hessian on the loss's own example inputs: present and finite.
 
@@ -264,4 +258,6 @@ def mean_loss(loss: Loss, y_pred: Any, y_true: Any, sample_weight: Any) -> float
 
 def natural_space_loss(loss: Loss) -> Loss:
     """The loss taking natural-space predictions (for metrics on built-in objectives)."""
-    return loss if loss.link.name == "identity" else _with_link(loss, "identity")
+    from losskit.core import _natural_space_twin
+
+    return _natural_space_twin(loss)
