@@ -1,5 +1,12 @@
 """The fast path's dispatch rules: size threshold, kernels measured slower, numba's absence."""
 
+import ctypes.util
+import os
+import platform
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -14,9 +21,11 @@ def data(n: int = 64):
     return rng.normal(size=n), rng.poisson(3.0, size=n).astype(np.float64)
 
 
-def test_kernels_measured_slower_are_declined_unless_forced():
+def test_kernels_measured_slower_are_declined_unless_forced(monkeypatch):
     loss = lk.get("poisson", link="log")
     assert ("poisson", "log") in _fast.SLOWER
+    assert _fast.available()
+    monkeypatch.setattr(_fast, "_declined", dict(_fast.SLOWER))  # as without libmvec
     z, y = data()
     with lk.fast_path(True, min_size=0):
         assert _fast.dispatch(loss, "mean", z, y, None) is None
@@ -26,6 +35,73 @@ def test_kernels_measured_slower_are_declined_unless_forced():
     with lk.fast_path(False):
         reference = loss(z, y)
     np.testing.assert_allclose(fast, reference, rtol=1e-14)
+
+
+def test_only_scalar_math_kernels_are_declined():
+    from losskit._fast import _vmath
+
+    assert _fast.available()
+    assert _fast._declined == ({} if _vmath.ENABLED else _fast.SLOWER)
+
+
+_LIBMVEC = (sys.platform == "linux" and platform.machine() == "x86_64"
+            and ctypes.util.find_library("mvec") is not None)
+
+
+@pytest.mark.skipif(not _LIBMVEC, reason="glibc's libmvec is not on this machine")
+def test_kernels_call_libmvec_vector_functions(tmp_path):
+    """A freshly compiled log-cosh kernel calls libmvec (``_ZGV...``) from its loops."""
+    script = """
+import re, numpy as np, losskit as lk
+from losskit._fast import _vmath, regression
+assert _vmath.ENABLED and _vmath.TAG.startswith("_mvec_"), _vmath.TAG
+x = np.linspace(-3, 3, 10_000)
+with lk.fast_path(True, min_size=0, threads=1):
+    lk.get("log_cosh")(x, 0.5 * x)
+(signature,) = regression._log_cosh_kernel.serial.signatures
+code = regression._log_cosh_kernel.serial.inspect_llvm(signature)
+print(sorted(set(re.findall(r"@(_ZGV[a-z]N[0-9]+v_[a-z0-9]+)", code))))
+"""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "LOSSKIT_VECTOR_MATH": "1"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=300, check=True)
+    called = done.stdout
+    for function in ("exp", "log1p", "sinh", "tanh"):
+        assert re.search(rf"_ZGV[bcde]N[0-9]+v_{function}'", called), (function, called)
+
+
+def test_scalar_math_kernels_agree_with_the_reference(tmp_path):
+    """``LOSSKIT_VECTOR_MATH=0``: kernels compiled with the C library's scalar exp/log
+    (cached under other names) still agree with the reference path."""
+    script = """
+import numpy as np, losskit as lk
+from losskit._fast import _vmath
+assert not _vmath.ENABLED and _vmath.TAG == ""
+rng = np.random.default_rng(1)
+z = rng.normal(scale=4, size=20_000)
+y01 = (rng.random(20_000) < 0.4).astype(float)
+counts = rng.poisson(2.0, size=20_000).astype(float)
+cases = [(lk.get("log_cosh"), z, 0.3 * z), (lk.get("poisson", link="log"), z, counts),
+         (lk.get("binary_cross_entropy", link="logit"), z, y01),
+         (lk.get("focal", gamma=2.0, link="logit"), z, y01)]
+for loss, p, y in cases:
+    for op in ("__call__", "gradient_hessian", "loss_gradient"):
+        with lk.fast_path(True, min_size=0, force=True):
+            fast = getattr(loss, op)(p, y)
+        with lk.fast_path(False):
+            reference = getattr(loss, op)(p, y)
+        for a, b in zip(np.atleast_1d(fast) if op == "__call__" else fast,
+                        np.atleast_1d(reference) if op == "__call__" else reference):
+            # Derivatives that cross zero: an absolute floor on the array's scale, as
+            # in test_fast_classification.
+            np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-14 * np.max(np.abs(b)),
+                                       err_msg=loss.name + op)
+print("ok")
+"""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "LOSSKIT_VECTOR_MATH": "0"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
 
 
 def test_a_kernel_that_is_faster_is_used_above_the_threshold_only():

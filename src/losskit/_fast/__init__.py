@@ -37,21 +37,20 @@ import numpy as np
 
 from losskit._config import settings
 
-__all__ = ["Kernels", "Twins", "available", "dispatch", "provider", "twins"]
+__all__ = ["Kernels", "Twins", "available", "dispatch", "jit", "provider", "twins"]
 
 #: Modules holding kernels; imported (and numba with them) on the first dispatch.
 KERNEL_MODULES: tuple[str, ...] = ("losskit._fast.regression", "losskit._fast.classification")
 
-#: Kernels measured slower than the reference path, by (loss, link): dispatch declines
-#: them unless ``settings.fast_force``. Measured on the serial twins, which serve every
-#: size below ``fast_parallel_min_size`` (n = 1e6, float64, interleaved medians of 9
-#: and 15 rounds at load average 1.1 and 0.4 on the 2-core development machine,
-#: 2026-11-26): numba's scalar exp/log/tanh lose to NumPy's vectorised ones where a
-#: loss is dominated by them. A kernel is used only where it took under 0.9 of the
-#: reference's time in both runs (the ratios in the comments). With two threads every
-#: kernel took 0.05 to 0.86 of the reference's time: the longer list measured before
-#: (2 threads on a busy machine) probably caught parallel kernels stalled by other
-#: processes (``benchmarks/oversubscription.py``).
+#: Kernels measured slower than the reference path, by (loss, link), where the kernels'
+#: exp/log are the C library's scalar functions (``_vmath.ENABLED`` false: no glibc
+#: libmvec): dispatch declines them then, unless ``settings.fast_force``. Measured on
+#: the serial twins (n = 1e6, float64, interleaved medians of 9 and 15 rounds at load
+#: average 1.1 and 0.4 on the 2-core development machine, 2026-11-26): numba's scalar
+#: exp/log/tanh lose to NumPy's vectorised ones where a loss is dominated by them. A
+#: kernel is used only where it took under 0.9 of the reference's time in both runs
+#: (the ratios in the comments). With libmvec every kernel took 0.06 to 0.46 of the
+#: reference's time (``LOSSKIT_VECTOR_MATH=1``, n = 1e6, serial, same machine).
 SLOWER: dict[tuple[str, str], frozenset[str]] = {
     ("log_cosh", "identity"): frozenset({"gradient_hessian"}),  # 1.31, 1.76
     ("poisson", "log"): frozenset({"reduce", "values", "gradient_hessian"}),  # 0.80-1.09
@@ -61,6 +60,8 @@ SLOWER: dict[tuple[str, str], frozenset[str]] = {
     ("binary_cross_entropy", "identity"): frozenset({"reduce", "values",
                                                      "loss_gradient"}),  # 1.14-1.57
 }
+#: What dispatch declines: ``SLOWER`` without vector math, nothing with it.
+_declined: dict[tuple[str, str], frozenset[str]] = {}
 _FIELD = {"mean": "reduce", "sum": "reduce", "none": "values", "gradient": "loss_gradient",
           "loss_gradient": "loss_gradient", "hessian": "gradient_hessian",
           "gradient_hessian": "gradient_hessian"}
@@ -111,26 +112,55 @@ class Twins:
         return (self.parallel if parallel else self.serial)(*args)
 
 
+def _renamed(function: Callable[..., Any], suffix: str) -> Callable[..., Any]:
+    """A copy of ``function`` whose ``__qualname__`` ends in ``suffix``.
+
+    numba names its cache files by qualified name; a copy under another name gets its
+    own cache entry.
+    """
+    if not suffix:
+        return function
+    copy = types.FunctionType(function.__code__, function.__globals__,
+                              function.__name__ + suffix, function.__defaults__,
+                              function.__closure__)
+    copy.__qualname__ = function.__qualname__ + suffix
+    copy.__module__ = function.__module__
+    copy.__doc__ = function.__doc__
+    return copy
+
+
+def jit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``numba.njit(**options)``, cached under a name that says which vector math it uses.
+
+    Kernels call ``losskit._fast._vmath``'s functions, whose machine code calls glibc's
+    libmvec where it is available and the scalar C library elsewhere; ``_vmath.TAG``
+    in the cached name keeps one setting from loading the other's code.
+    """
+    import numba
+
+    from losskit._fast import _vmath
+
+    return lambda function: numba.njit(**options)(_renamed(function, _vmath.TAG))
+
+
 def twins(**options: Any) -> Callable[[Callable[..., Any]], Twins]:
     """Compile a driver twice with ``numba.njit(**options)``: ``parallel=False`` and True.
 
     In the serial twin ``prange`` is ``range``. The serial twin is compiled from a copy
     of the function under another ``__qualname__``: numba names its cache files by
     qualified name, and its cache key does not include the ``parallel`` flag, so two
-    twins of one name would load each other's machine code. Each twin compiles on its
-    first call.
+    twins of one name would load each other's machine code. Both names carry
+    ``_vmath.TAG`` (see ``jit``). Each twin compiles on its first call.
     """
     import numba
 
+    from losskit._fast import _vmath
+
     def compile_both(function: Callable[..., Any]) -> Twins:
-        copy = types.FunctionType(function.__code__, function.__globals__,
-                                  function.__name__ + "_serial", function.__defaults__,
-                                  function.__closure__)
-        copy.__qualname__ = function.__qualname__ + "_serial"
-        copy.__module__ = function.__module__
-        copy.__doc__ = function.__doc__
-        return Twins(serial=numba.njit(parallel=False, **options)(copy),
-                     parallel=numba.njit(parallel=True, **options)(function))
+        serial = _renamed(function, "_serial" + _vmath.TAG)
+        parallel = _renamed(function, _vmath.TAG)
+        return Twins(serial=numba.njit(parallel=False, **options)(serial),
+                     parallel=numba.njit(parallel=True, **options)(parallel))
 
     return compile_both
 
@@ -153,6 +183,9 @@ def _load() -> None:
         return
     for name in KERNEL_MODULES:
         importlib.import_module(name)
+    from losskit._fast import _vmath
+
+    _declined.update({} if _vmath.ENABLED else SLOWER)
 
 
 def kernels_for(loss: Any) -> Kernels | None:
@@ -177,8 +210,6 @@ def dispatch(loss: Any, op: str, y_pred: Any, y_true: Any, sample_weight: Any) -
     """
     if loss.nan_policy != "raise" or not _plain(y_pred):
         return None
-    if not settings.fast_force and _FIELD.get(op) in SLOWER.get((loss.name, loss.link.name), ()):
-        return None
     if y_pred.ndim == 0 or y_pred.size == 0:  # the reference path raises for both
         return None
     dtype = y_pred.dtype
@@ -186,8 +217,11 @@ def dispatch(loss: Any, op: str, y_pred: Any, y_true: Any, sample_weight: Any) -
         return None
     if sample_weight is not None and not _plain(sample_weight, dtype):
         return None
-    kernels = kernels_for(loss)
+    kernels = kernels_for(loss)  # loads the kernel modules and fills _declined
     if kernels is None:
+        return None
+    if not settings.fast_force and _FIELD.get(op) in _declined.get((loss.name, loss.link.name),
+                                                                    ()):
         return None
     if kernels.multiclass:
         if y_pred.ndim != 2 or y_true.shape != y_pred.shape[:1]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import numba
+from losskit._fast import jit
 
 __all__ = ["sum_range"]
 
 
-@numba.njit(cache=True, error_model="numpy")
+@jit(cache=True, error_model="numpy")
 def sum_range(a, start, stop):  # numba types it per call
     """``sum(a[start:stop])`` in float64 with eight accumulators, combined pairwise.
 

@@ -28,11 +28,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba
 import numpy as np
 from numba import prange
 
-from losskit._fast import Kernels, provider, twins
+from losskit._fast import Kernels, jit, provider, twins
+from losskit._fast import _vmath as vm
 from losskit._fast._sums import sum_range
 from losskit.losses.classification import BinaryCrossEntropy, CrossEntropy, default_eps
 from losskit.losses.focal import Focal
@@ -47,7 +47,7 @@ _PAIRWISE_LEAF = 128
 
 # error_model="numpy": a float division by zero gives inf/nan as in NumPy, not an
 # exception (and no check per division).
-_jit_helper = numba.njit(inline="always", cache=True, error_model="numpy")
+_jit_helper = jit(inline="always", cache=True, error_model="numpy")
 # Each driver in a serial and a parallel twin (``losskit._fast.twins``).
 _jit_driver = twins(cache=True, fastmath=False, nogil=True, error_model="numpy")
 
@@ -69,10 +69,10 @@ def _bce_logit(z, y, pos_weight, order):
     one, zero = t(1.0), t(0.0)
     bad = not (np.isfinite(z) and y >= 0 and y <= 1)
     a = pos_weight * y
-    e = np.exp(-abs(z))
+    e = vm.exp(-abs(z))
     value = gradient = hessian = zero
     if order < 2:
-        log_term = np.log1p(e)
+        log_term = vm.log1p(e)
         value = a * (max(-z, zero) + log_term) + (one - y) * (max(z, zero) + log_term)
     if order > 0:
         p, not_p = _expit_pair(z, e)
@@ -90,7 +90,7 @@ def _bce_probability(p, y, pos_weight, low, high, order):
     p = min(max(p, low), high)
     value = gradient = hessian = zero
     if order < 2:
-        value = -(a * np.log(p) + (one - y) * np.log1p(-p))
+        value = -(a * vm.log(p) + (one - y) * vm.log1p(-p))
     if order > 0:
         gradient = (one - y) / (one - p) - a / p
         q = one - p
@@ -104,8 +104,8 @@ def _focal_logit(z, y, gamma, focusing, alpha, one_minus_alpha, weighted, order)
     t = type(z)
     one, zero, two = t(1.0), t(0.0), t(2.0)
     bad = not (np.isfinite(z) and y >= 0 and y <= 1)
-    e = np.exp(-abs(z))
-    log_term = np.log1p(e)
+    e = vm.exp(-abs(z))
+    log_term = vm.log1p(e)
     log_p = -(max(-z, zero) + log_term)
     log_not_p = -(max(z, zero) + log_term)
     if y >= 1:
@@ -113,11 +113,15 @@ def _focal_logit(z, y, gamma, focusing, alpha, one_minus_alpha, weighted, order)
     elif y <= 0:
         log_q = log_p
     else:  # logaddexp(log y + log sigma(-z), log(1 - y) + log sigma(z))
-        first = np.log(y) + log_not_p
-        second = np.log1p(-y) + log_p
-        log_q = max(first, second) + np.log1p(np.exp(-abs(first - second)))
+        # Vectorised, this branch runs for every lane and is blended away where y is 0
+        # or 1; there log(0) and log1p(-1) would send libmvec to its slow path for
+        # special inputs (20 times slower). Those lanes take 1/2 instead.
+        u = y if y > zero and y < one else t(0.5)
+        first = vm.log(u) + log_not_p
+        second = vm.log1p(-u) + log_p
+        log_q = max(first, second) + vm.log1p(vm.exp(-abs(first - second)))
     ce = -(y * log_p + (one - y) * log_not_p)
-    weight = np.exp(gamma * log_q) if focusing else one
+    weight = vm.exp(gamma * log_q) if focusing else one
     value = weight * ce if focusing else ce
     gradient = hessian = zero
     if order > 0:
@@ -126,7 +130,7 @@ def _focal_logit(z, y, gamma, focusing, alpha, one_minus_alpha, weighted, order)
         sign = one - two * y
         s = p * not_p
         if focusing:
-            ratio = np.exp(log_p + log_not_p - log_q)
+            ratio = vm.exp(log_p + log_not_p - log_q)
             slope = gamma * ratio * sign * ce + residual
             gradient = weight * slope
             ratio_slope = ratio * (not_p - p) - ratio * ratio * sign
@@ -153,25 +157,29 @@ def _hinge(z, y):
     return bad, value, gradient, one
 
 
+# One point function per loss, ``(params, prediction, target, order) -> (invalid, value,
+# gradient, Hessian)``; ``order`` 0: the value; 1: value and gradient; 2: gradient and
+# Hessian. The drivers branch on the loss code outside their loops and run one loop per
+# loss: a loop holding one formula is vectorised (with ``_vmath``'s exp and log1p), one
+# that branches between formulas per element was not.
 @_jit_helper
-def _elementwise_point(kind, params, prediction, target, order):
-    """``(invalid, value, gradient, Hessian)`` of one element for loss code ``kind``.
-
-    ``order`` 0: the value; 1: value and gradient; 2: gradient and Hessian.
-    """
-    if kind == _BCE_LOGIT:
-        return _bce_logit(prediction, target, params[0], order)
-    if kind == _BCE_PROBABILITY:
-        return _bce_probability(prediction, target, params[0], params[1], params[2], order)
-    if kind == _FOCAL_LOGIT:
-        return _focal_logit(prediction, target, params[0], params[1] != 0, params[2],
-                            params[3], params[4] != 0, order)
-    return _hinge(prediction, target)
+def _bce_logit_point(params, prediction, target, order):
+    return _bce_logit(prediction, target, params[0], order)
 
 
 @_jit_helper
-def _hinge_point(kind, params, prediction, target, order):
-    """``_elementwise_point`` for the hinge alone: its loops hold no other formula."""
+def _bce_probability_point(params, prediction, target, order):
+    return _bce_probability(prediction, target, params[0], params[1], params[2], order)
+
+
+@_jit_helper
+def _focal_logit_point(params, prediction, target, order):
+    return _focal_logit(prediction, target, params[0], params[1] != 0, params[2], params[3],
+                        params[4] != 0, order)
+
+
+@_jit_helper
+def _hinge_point(params, prediction, target, order):
     return _hinge(prediction, target)
 
 
@@ -186,13 +194,13 @@ def _weight_of(w, i, one):
 
 # ------------------------------------------------------- elementwise drivers
 @_jit_helper
-def _block_terms(point, kind, params, p, y, w, one, buffer):
+def _block_terms(point, params, p, y, w, one, buffer):
     """``w_j L_j`` into ``buffer``; ``(n_invalid, zeros, negatives)`` of the block."""
     invalid = 0
     zeros = 0
     negatives = 0
     for j in range(p.size):
-        bad, value, _, _ = point(kind, params, p[j], y[j], 0)
+        bad, value, _, _ = point(params, p[j], y[j], 0)
         weight, bad_weight = _weight_of(w, j, one)
         buffer[j] = value * weight
         invalid += bad or bad_weight
@@ -201,16 +209,14 @@ def _block_terms(point, kind, params, p, y, w, one, buffer):
     return invalid, zeros, negatives
 
 
-@_jit_driver
-def _elementwise_reduce(kind, params, p, y, w):
-    """``(sum w_i L_i, sum w_i, n_invalid)``, the sums in float64.
+@_jit_helper
+def _reduce(point, params, p, y, w):
+    """``(sum w_i L_i, sum w_i, n_invalid, zeros, negatives)``, the sums in float64.
 
     Per block, the terms go to a buffer in a loop without a floating-point reduction
     and ``sum_range`` adds them with eight accumulators; the block's arrays are slices
     indexed by a range variable, so numba drops the negative-index test that keeps LLVM
     from vectorising (one running sum, indexed from the block start: 4 times slower).
-    The hinge's loop is compiled on its own, without the branches to the other losses'
-    formulas, so that it is vectorised too.
     """
     n = p.size
     one = p.dtype.type(1.0)
@@ -225,30 +231,41 @@ def _elementwise_reduce(kind, params, p, y, w):
         start = block * _BLOCK
         stop = min(start + _BLOCK, n)
         p_block, y_block, w_block = p[start:stop], y[start:stop], w[start:stop]
-        if kind == _HINGE:
-            counts = _block_terms(_hinge_point, kind, params, p_block, y_block, w_block, one,
-                                  buffer)
-        else:
-            counts = _block_terms(_elementwise_point, kind, params, p_block, y_block,
-                                  w_block, one, buffer)
+        counts = _block_terms(point, params, p_block, y_block, w_block, one, buffer)
         total += sum_range(buffer, 0, stop - start)
         weight_total += sum_range(w_block, 0, stop - start) if weighted else stop - start
         invalid += counts[0]
         zeros += counts[1]
         negatives += counts[2]
-    if kind == _HINGE and zeros > 0 and negatives > 0:  # 0 and -1 mixed: the check fails
-        invalid += 1
-    return total, weight_total, invalid
+    return total, weight_total, invalid, zeros, negatives
+
+
+@_jit_driver
+def _elementwise_reduce(kind, params, p, y, w):
+    """``(sum w_i L_i, sum w_i, n_invalid)`` of loss code ``kind``, the sums in float64."""
+    if kind == _HINGE:
+        total, weight_total, invalid, zeros, negatives = _reduce(_hinge_point, params, p, y,
+                                                                 w)
+        if zeros > 0 and negatives > 0:  # 0 and -1 mixed: the check fails
+            invalid += 1
+        return total, weight_total, invalid
+    if kind == _BCE_LOGIT:
+        result = _reduce(_bce_logit_point, params, p, y, w)
+    elif kind == _BCE_PROBABILITY:
+        result = _reduce(_bce_probability_point, params, p, y, w)
+    else:
+        result = _reduce(_focal_logit_point, params, p, y, w)
+    return result[0], result[1], result[2]
 
 
 @_jit_helper
-def _hinge_fill(params, p, y, w, first, second, order):
-    """The hinge's loop for one ``order``: ``(n_invalid, zeros, negatives)``.
+def _fill(point, params, p, y, w, first, second, order):
+    """One loss's loop for one ``order``: ``(n_invalid, zeros, negatives)``.
 
     ``order`` 0: values into ``first``; 1: values and gradients; 2: gradients into
-    ``first``, Hessians into ``second``. Two outputs and one formula per loop, as in
-    the regression kernels: with three outputs LLVM needs more run-time aliasing checks
-    than it emits and did not vectorise (the gradient and Hessian took twice as long).
+    ``first``, Hessians into ``second``. Two outputs per loop, as in the regression
+    kernels: with three outputs LLVM needs more run-time aliasing checks than it emits
+    and did not vectorise (the hinge's gradient and Hessian took twice as long).
     """
     n = p.size
     one = p.dtype.type(1.0)
@@ -256,7 +273,7 @@ def _hinge_fill(params, p, y, w, first, second, order):
     zeros = 0
     negatives = 0
     for i in prange(n):
-        bad, value, gradient, hessian = _hinge(p[i], y[i])
+        bad, value, gradient, hessian = point(params, p[i], y[i], order)
         weight, bad_weight = _weight_of(w, i, one)
         if order == 2:
             first[i] = gradient * weight
@@ -273,37 +290,23 @@ def _hinge_fill(params, p, y, w, first, second, order):
 
 @_jit_driver
 def _elementwise_fill(kind, params, p, y, w, values, gradients, hessians):
-    """Write ``w_i L_i``, ``w_i g_i``, ``w_i h_i`` into those outputs that are not empty.
-
-    The hinge has loops of its own (``_hinge_fill``). The other losses share one loop
-    (one parallel loop holding their formulas: each more costs seconds of compilation);
-    they are bound by ``exp`` and ``log1p``, not by memory.
-    """
+    """Write ``w_i L_i``, ``w_i g_i``, ``w_i h_i`` into those outputs that are not empty
+    (values and gradients, values alone, or gradients and Hessians)."""
+    order = 2 if hessians.size else (1 if gradients.size else 0)
+    first = gradients if order == 2 else values
+    second = hessians if order == 2 else gradients if order == 1 else values
     if kind == _HINGE:
-        if hessians.size:
-            invalid, zeros, negatives = _hinge_fill(params, p, y, w, gradients, hessians, 2)
-        elif gradients.size:
-            invalid, zeros, negatives = _hinge_fill(params, p, y, w, values, gradients, 1)
-        else:
-            invalid, zeros, negatives = _hinge_fill(params, p, y, w, values, values, 0)
+        invalid, zeros, negatives = _fill(_hinge_point, params, p, y, w, first, second, order)
         if zeros > 0 and negatives > 0:  # 0 and -1 mixed: the check fails
             invalid += 1
         return invalid
-    n = p.size
-    one = p.dtype.type(1.0)
-    order = 2 if hessians.size else (1 if gradients.size else 0)
-    invalid = 0
-    for i in prange(n):
-        bad, value, gradient, hessian = _elementwise_point(kind, params, p[i], y[i], order)
-        weight, bad_weight = _weight_of(w, i, one)
-        if values.size:
-            values[i] = value * weight
-        if gradients.size:
-            gradients[i] = gradient * weight
-        if hessians.size:
-            hessians[i] = hessian * weight
-        invalid += bad or bad_weight
-    return invalid
+    if kind == _BCE_LOGIT:
+        counts = _fill(_bce_logit_point, params, p, y, w, first, second, order)
+    elif kind == _BCE_PROBABILITY:
+        counts = _fill(_bce_probability_point, params, p, y, w, first, second, order)
+    else:
+        counts = _fill(_focal_logit_point, params, p, y, w, first, second, order)
+    return counts[0]
 
 
 def _elementwise(kind: int, params: dict[Any, np.ndarray]) -> Kernels:
@@ -409,7 +412,7 @@ def _pairwise_leaf(a, start, n):
     return total
 
 
-@numba.njit(cache=True, error_model="numpy")
+@jit(cache=True, error_model="numpy")
 def _pairwise_sum(a):
     """``np.sum(a)`` bit for bit: NumPy halves ``a`` (at multiples of 8) down to leaves.
 
@@ -488,14 +491,14 @@ def _log_softmax_row(row, target, kept, limit, e):
             d = x - m
             virtual = d - x
             error = (x - (d - virtual)) + (-m - virtual)
-            e[j] = np.exp(d) * (one + error)
+            e[j] = vm.exp(d) * (one + error)
         if j == target:
             d_target = d
     largest = e[argmax]
     e[argmax] = 0.0
     others = _pairwise_sum(e)
     e[argmax] = largest
-    value = -(d_target - np.log1p(others)) if kept else t(0.0)
+    value = -(d_target - vm.log1p(others)) if kept else t(0.0)
     return not finite, (t(np.nan) if lost else value)
 
 

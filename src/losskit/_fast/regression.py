@@ -46,12 +46,12 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import numba
 import numpy as np
 from numba import prange, types
 from numba.extending import overload
 
-from losskit._fast import Kernels, provider, twins
+from losskit._fast import Kernels, jit, provider, twins
+from losskit._fast import _vmath as vm
 from losskit._fast._sums import sum_range
 from losskit.links import REAL, Interval
 from losskit.losses.regression import (
@@ -77,12 +77,15 @@ _REDUCE, _VALUES, _LOSS_GRADIENT, _GRADIENT_HESSIAN = 0, 1, 2, 3
 
 # error_model="numpy": x / 0 is inf or NaN as in NumPy, not a ZeroDivisionError
 # (a non-positive mean is counted as invalid, but its sample is still computed).
-# Formulas are compiled on their own and inlined by LLVM (no call remains in the
-# drivers' machine code); numba's IR-level inline="always" gave the same speed at
-# 2-2.5 times the compile time. ``_fused`` must be inlined by numba: it takes a
-# function, and a compiled function that takes one cannot be cached.
-_formula = numba.njit(cache=True, error_model="numpy")
-_inline = numba.njit(inline="always", cache=True, error_model="numpy")
+# Arithmetic formulas are compiled on their own and inlined by LLVM (no call remains
+# in the drivers' machine code); numba's IR-level inline="always" gave the same speed
+# at 2-2.5 times the compile time. Formulas that call ``_vmath``'s functions are
+# inlined by numba (``_inline``): LLVM's inliner prices each call to an external
+# function and left log-cosh's formula a call, which the loop vectoriser cannot widen.
+# ``_fused`` must be inlined by numba: it takes a function, and a compiled function
+# that takes one cannot be cached.
+_formula = jit(cache=True, error_model="numpy")
+_inline = jit(inline="always", cache=True, error_model="numpy")
 _driver = twins(cache=True, fastmath=False, nogil=True, error_model="numpy")
 #: Samples per block of a reduction: each block is summed on its own, then the blocks.
 _BLOCK = 1024
@@ -107,7 +110,7 @@ def _typed_overload(like, value):  # unannotated: numba matches it to the lambda
 
 
 # ------------------------------------------------------------ scalar formulas
-@_formula
+@_inline
 def _xlogy(x, y):
     """``numerics.xlogy`` for one pair: 0 where ``x == 0``, ``-sign(x) inf`` at ``y == 0``.
 
@@ -118,7 +121,7 @@ def _xlogy(x, y):
         return _typed(x, 0.0)
     if y == 0:
         return _typed(x, -math.inf) if x > 0 else _typed(x, math.inf)
-    return x * math.log(y)
+    return x * vm.log(y)
 
 
 @_formula
@@ -176,7 +179,7 @@ def _pseudo_huber(y_pred, y_true, params):
     return value, delta * np.sign(r) * slope, inverse * inverse * inverse
 
 
-@_formula
+@_inline
 def _log_cosh(y_pred, y_true, params):
     one, two = _typed(y_pred, 1.0), _typed(y_pred, 2.0)
     e = y_pred - y_true
@@ -184,17 +187,17 @@ def _log_cosh(y_pred, y_true, params):
     # numerics.log_cosh: log1p(2 sinh(a/2)^2) below 1, a - log 2 beyond 20,
     # a + softplus(-2a) - log 2 between.
     if a < one:
-        s = math.sinh(_typed(a, 0.5) * a)
-        value = math.log1p(two * s * s)
+        s = vm.sinh(_typed(a, 0.5) * a)
+        value = vm.log1p(two * s * s)
     elif a > _typed(a, 20.0):
         value = a - _typed(a, _LOG2)
     else:
         x = -two * a
-        softplus = max(x, _typed(x, 0.0)) + math.log1p(math.exp(-abs(x)))
+        softplus = max(x, _typed(x, 0.0)) + vm.log1p(vm.exp(-abs(x)))
         value = a + softplus - _typed(a, _LOG2)
     # sech^2 = 4 t / (1 + t)^2 with t = exp(-2|e|): no cancellation, no overflow.
-    t = math.exp(-two * a)
-    return value, math.tanh(e), _typed(t, 4.0) * t / ((one + t) * (one + t))
+    t = vm.exp(-two * a)
+    return value, vm.tanh(e), _typed(t, 4.0) * t / ((one + t) * (one + t))
 
 
 @_formula
@@ -227,30 +230,30 @@ def _expectile(y_pred, y_true, params):
     return weight * e * e, two * weight * e, two * weight
 
 
-@_formula
+@_inline
 def _poisson_identity(y_pred, y_true, params):
     mu, y = y_pred, y_true
     return mu - _xlogy(y, mu), _typed(mu, 1.0) - y / mu, y / (mu * mu)
 
 
-@_formula
+@_inline
 def _poisson_log(y_pred, y_true, params):
     z, y = y_pred, y_true
-    exp_z = math.exp(z)
+    exp_z = vm.exp(z)
     return exp_z - y * z, exp_z - y, exp_z
 
 
-@_formula
+@_inline
 def _gamma_identity(y_pred, y_true, params):
     mu, y = y_pred, y_true
-    return (math.log(mu) + y / mu, (mu - y) / (mu * mu),
+    return (vm.log(mu) + y / mu, (mu - y) / (mu * mu),
             (_typed(mu, 2.0) * y - mu) / (mu * mu * mu))
 
 
-@_formula
+@_inline
 def _gamma_log(y_pred, y_true, params):
     z, y = y_pred, y_true
-    y_exp = y * math.exp(-z)
+    y_exp = y * vm.exp(-z)
     return z + y_exp, _typed(z, 1.0) - y_exp, y_exp
 
 
@@ -258,7 +261,7 @@ def _gamma_log(y_pred, y_true, params):
 _NORMAL, _POISSON, _GAMMA, _GENERAL = 0, 1, 2, 3
 
 
-@_formula
+@_inline
 def _tweedie_identity(y_pred, y_true, params):
     case, p, two_minus_p, one_minus_p, minus_p, minus_p_minus_one = params
     mu, y = y_pred, y_true
@@ -267,29 +270,29 @@ def _tweedie_identity(y_pred, y_true, params):
     elif case == _POISSON:
         value = mu - _xlogy(y, mu)
     elif case == _GAMMA:
-        value = math.log(mu) + y / mu
+        value = vm.log(mu) + y / mu
     else:
-        value = mu**two_minus_p / two_minus_p - y * mu**one_minus_p / one_minus_p
+        value = vm.pow(mu, two_minus_p) / two_minus_p - y * vm.pow(mu, one_minus_p) / one_minus_p
     if case == _NORMAL:
         return value, mu - y, _typed(mu, 1.0)
-    gradient = mu**one_minus_p - y * mu**minus_p
-    hessian = one_minus_p * mu**minus_p + p * y * mu**minus_p_minus_one
+    gradient = vm.pow(mu, one_minus_p) - y * vm.pow(mu, minus_p)
+    hessian = one_minus_p * vm.pow(mu, minus_p) + p * y * vm.pow(mu, minus_p_minus_one)
     return value, gradient, hessian
 
 
-@_formula
+@_inline
 def _tweedie_log(y_pred, y_true, params):
     case, two_minus_p, one_minus_p = params
     z, y = y_pred, y_true
     if case == _POISSON:
-        value = math.exp(z) - y * z
+        value = vm.exp(z) - y * z
     elif case == _GAMMA:
-        value = z + y * math.exp(-z)
+        value = z + y * vm.exp(-z)
     else:
-        value = (math.exp(two_minus_p * z) / two_minus_p
-                 - y * math.exp(one_minus_p * z) / one_minus_p)
-    exp_two = math.exp(two_minus_p * z)
-    exp_one = math.exp(one_minus_p * z)
+        value = (vm.exp(two_minus_p * z) / two_minus_p
+                 - y * vm.exp(one_minus_p * z) / one_minus_p)
+    exp_two = vm.exp(two_minus_p * z)
+    exp_one = vm.exp(one_minus_p * z)
     return (value, exp_two - y * exp_one,
             two_minus_p * exp_two - one_minus_p * y * exp_one)
 
