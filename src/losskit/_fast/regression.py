@@ -299,30 +299,22 @@ def _tweedie_log(y_pred, y_true, params):
 
 # --------------------------------------------------------------- the passes
 @_formula
-def _outside(x, low, high, low_closed, high_closed):
-    """``Interval.outside`` for one finite value."""
-    below = x < low if low_closed else x <= low
-    above = x > high if high_closed else x >= high
-    return below or above
+def _invalid(y_pred, y_true, weight, y_low, y_high, pred_low, pred_high, weight_high):
+    """Whether the reference path would raise for this sample.
 
-
-@_formula
-def _invalid(y_pred, y_true, weight, y_low, y_high, pred_low, pred_high, closed):
-    """1 where the reference path would raise for this sample, else 0."""
-    if not (math.isfinite(y_pred) and math.isfinite(y_true) and math.isfinite(weight)):
-        return 1
-    if weight < _typed(weight, 0.0):
-        return 1
-    if _outside(y_true, y_low, y_high, closed[0], closed[1]):
-        return 1
-    if _outside(y_pred, pred_low, pred_high, closed[2], closed[3]):
-        return 1
-    return 0
+    The bounds are closed intervals of finite numbers (``_closed_bounds``), so four
+    comparisons test the domains and finiteness together (NaN fails every one). Bitwise
+    ``&``: no branches. A test per end for open or closed and ``isfinite`` apart took
+    40% of a float32 reduction's time.
+    """
+    valid = ((y_true >= y_low) & (y_true <= y_high) & (y_pred >= pred_low)
+             & (y_pred <= pred_high) & (weight >= _typed(weight, 0.0)) & (weight <= weight_high))
+    return not valid
 
 
 @_inline
 def _block_sum(formula, start, stop, y_pred, y_true, weight, weighted, one, params, y_low,
-               y_high, pred_low, pred_high, closed, buffer):
+               y_high, pred_low, pred_high, weight_high, buffer):
     """``(sum w_i L_i, sum w_i, n_invalid)`` over ``[start, stop)``, the sums in float64.
 
     The terms go to ``buffer`` (in L1) in a loop without a floating-point reduction,
@@ -338,7 +330,8 @@ def _block_sum(formula, start, stop, y_pred, y_true, weight, weighted, one, para
         w_j = w[j] if weighted else one
         value, _, _ = formula(p[j], y[j], params)
         buffer[j] = value * w_j
-        invalid += _invalid(p[j], y[j], w_j, y_low, y_high, pred_low, pred_high, closed)
+        invalid += _invalid(p[j], y[j], w_j, y_low, y_high, pred_low, pred_high,
+                            weight_high)
     weight_total = sum_range(w, 0, stop - start) if weighted else 0.0
     return sum_range(buffer, 0, stop - start), weight_total, invalid
 
@@ -347,11 +340,11 @@ def _block_sum(formula, start, stop, y_pred, y_true, weight, weighted, one, para
 def _fused(formula, op, y_pred, y_true, weight, out_a, out_b, params, domain):
     """The four passes; ``weight`` is empty when unweighted (then each w_i is 1).
 
-    ``domain`` is ``(y_low, y_high, pred_low, pred_high, closed)``, ``closed`` the four
-    ends' inclusiveness. It is unpacked here: a parallel loop takes flat arguments.
+    ``domain`` is ``(y_low, y_high, pred_low, pred_high, weight_high)``, the closed
+    bounds of valid samples. It is unpacked here: a parallel loop takes flat arguments.
     A reduction sums blocks of ``_BLOCK`` samples (``_block_sum``), then the blocks.
     """
-    y_low, y_high, pred_low, pred_high, closed = domain
+    y_low, y_high, pred_low, pred_high, weight_high = domain
     n = y_pred.size
     weighted = weight.size > 0
     one = _typed(y_pred, 1.0)
@@ -364,7 +357,7 @@ def _fused(formula, op, y_pred, y_true, weight, out_a, out_b, params, domain):
             start = block * _BLOCK
             block_total, block_weight, block_invalid = _block_sum(
                 formula, start, min(start + _BLOCK, n), y_pred, y_true, weight, weighted,
-                one, params, y_low, y_high, pred_low, pred_high, closed, buffer)
+                one, params, y_low, y_high, pred_low, pred_high, weight_high, buffer)
             total += block_total
             weight_total += block_weight
             invalid += block_invalid
@@ -374,7 +367,7 @@ def _fused(formula, op, y_pred, y_true, weight, out_a, out_b, params, domain):
             value, _, _ = formula(y_pred[i], y_true[i], params)
             out_a[i] = value * w_i
             invalid += _invalid(y_pred[i], y_true[i], w_i, y_low, y_high, pred_low,
-                                pred_high, closed)
+                                pred_high, weight_high)
     elif op == _LOSS_GRADIENT:
         for i in prange(n):
             w_i = weight[i] if weighted else one
@@ -382,7 +375,7 @@ def _fused(formula, op, y_pred, y_true, weight, out_a, out_b, params, domain):
             out_a[i] = value * w_i
             out_b[i] = gradient * w_i
             invalid += _invalid(y_pred[i], y_true[i], w_i, y_low, y_high, pred_low,
-                                pred_high, closed)
+                                pred_high, weight_high)
     else:
         for i in prange(n):
             w_i = weight[i] if weighted else one
@@ -390,7 +383,7 @@ def _fused(formula, op, y_pred, y_true, weight, out_a, out_b, params, domain):
             out_a[i] = gradient * w_i
             out_b[i] = hessian * w_i
             invalid += _invalid(y_pred[i], y_true[i], w_i, y_low, y_high, pred_low,
-                                pred_high, closed)
+                                pred_high, weight_high)
     if not weighted:
         weight_total = float(n)
     return total, weight_total, invalid
@@ -467,6 +460,22 @@ def _tweedie_log_kernel(op, p, y, w, out_a, out_b, params, domain):
 ParamsOf = Callable[[Any], tuple[Any, ...]]
 
 
+def _closed_bounds(interval: Interval, t: Any) -> tuple[Any, Any]:
+    """``(low, high)`` in the float type ``t`` such that a finite ``x`` of that type is
+    inside ``interval`` exactly when ``low <= x <= high``, and no infinity is.
+
+    An open end moves to the next number of ``t`` inward; ends beyond the largest
+    finite number move to it (non-finite inputs are invalid everywhere).
+    """
+    biggest = np.finfo(t).max
+    low, high = t(interval.low), t(interval.high)
+    if not interval.low_inclusive:
+        low = np.nextafter(low, t(np.inf))
+    if not interval.high_inclusive:
+        high = np.nextafter(high, t(-np.inf))
+    return max(low, -biggest), min(high, biggest)
+
+
 def _kernels(loss: Any, driver: Any, params_of: ParamsOf | None = None) -> Kernels:
     """The four operations of ``driver`` for ``loss``, bound to its parameters.
 
@@ -475,13 +484,11 @@ def _kernels(loss: Any, driver: Any, params_of: ParamsOf | None = None) -> Kerne
     """
     y_domain: Interval = loss.y_true_domain
     pred_domain: Interval = loss.y_pred_domain if loss.link.name == "identity" else REAL
-    closed = (y_domain.low_inclusive, y_domain.high_inclusive,
-              pred_domain.low_inclusive, pred_domain.high_inclusive)
 
     def arguments(dtype: Any) -> tuple[Any, Any]:
         t = dtype.type
-        domain = (t(y_domain.low), t(y_domain.high), t(pred_domain.low),
-                  t(pred_domain.high), closed)
+        domain = (*_closed_bounds(y_domain, t), *_closed_bounds(pred_domain, t),
+                  t(np.finfo(t).max))
         params = () if params_of is None else params_of(t)
         return params, domain
 
