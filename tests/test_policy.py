@@ -113,6 +113,20 @@ def test_running_baseline_is_stateful():
     assert copy.running_baseline == loss.running_baseline
 
 
+def test_a_call_that_fails_leaves_the_running_baseline_alone():
+    loss = lk.get("reinforce", baseline="running", momentum=0.5)
+    logits, _ = _batch(n=4, k=3)
+    loss.elementwise(logits, np.array([[0, 1.0], [1, 3.0], [2, 0.0], [0, 0.0]]))
+    assert loss.running_baseline == 1.0
+    y = np.array([[0, 9.0], [1, 9.0], [2, 9.0], [0, 9.0]])
+    for bad_weight in ([1.0, 1.0], [1.0, -1.0, 1.0, 1.0], [1.0, np.nan, 1.0, 1.0]):
+        with pytest.raises(ValueError, match="sample_weight"):
+            loss.gradient(logits, y, sample_weight=bad_weight)
+        assert loss.running_baseline == 1.0
+    loss.gradient(logits, y, sample_weight=[1.0, 2.0, 1.0, 1.0])
+    assert loss.running_baseline == 0.5 * 1.0 + 0.5 * 9.0
+
+
 def test_running_baseline_under_jit_uses_the_state_without_advancing_it():
     jax = pytest.importorskip("jax")
     loss = lk.get("reinforce", baseline="running")

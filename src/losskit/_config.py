@@ -28,10 +28,10 @@ class Settings:
     #: Below this many elements the reference path is used: a kernel call's fixed cost
     #: (about 6 us, serial) outweighs the saved passes over memory. Measured on 1,024
     #: to 20,000 elements: Huber's loss_gradient 7-17 us against 40-540 us, softmax
-    #: cross-entropy 4-8x faster, exp/log-heavy ones about equal (see SLOWER).
+    #: cross-entropy 4-8x faster.
     fast_min_size: int = 4_096
-    #: Also use the kernels that measured slower than the reference path
-    #: (``losskit._fast.SLOWER``); for tests that check every kernel.
+    #: Also use the kernels that measured slower than the reference path where they
+    #: have no vector math (``losskit._fast.SLOWER``); for tests that check every kernel.
     fast_force: bool = False
     #: The most threads a kernel may use: None for numba's thread count
     #: (``numba.get_num_threads()``), 1 for the serial kernels only.

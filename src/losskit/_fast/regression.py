@@ -186,18 +186,24 @@ def _log_cosh(y_pred, y_true, params):
     e = y_pred - y_true
     a = abs(e)
     # numerics.log_cosh: log1p(2 sinh(a/2)^2) below 1, a - log 2 beyond 20,
-    # a + softplus(-2a) - log 2 = (a + log1p(e^{-2a})) - log 2 between. One expm1 serves
-    # both regimes (vectorised, both sides of a branch are computed, so one call less
-    # is a third less time): u = e^{a/2} - 1 gives sinh(a/2) = (u + u / (u + 1)) / 2
-    # below 1; above, u = e^{-2a} - 1 and u + 1 is e^{-2a} to an absolute 1e-16 (it is
-    # added to a >= 1), exactly 0 beyond 20, where the value is a - log 2 as it is there.
+    # a + softplus(-2a) - log 2 = a + log1p(e^{-2a}) - log 2 between. Vectorised, both
+    # sides of a branch are computed, so each regime's exp and log1p would be paid
+    # twice: one expm1 and one log1p serve both. u = e^{a/2} - 1 gives sinh(a/2) =
+    # (u + u / (u + 1)) / 2 below 1; above, u = e^{-2a} - 1 and u + 1 is e^{-2a} to an
+    # absolute 1e-16 (it is added to a >= 1), exactly 0 beyond 20, where the value is
+    # a - log 2 as it is there. The log1p's argument and the offset are chosen in one
+    # branch: a second branch on ``small`` after the call made LLVM duplicate the call
+    # into both paths (jump threading), half as fast.
     small = a < one
     u = vm.expm1(half * a if small else -two * a)
+    s = half * (u + u / (u + one))
     if small:
-        s = half * (u + u / (u + one))
-        value = vm.log1p(two * s * s)
+        argument = two * s * s
+        offset = _typed(a, 0.0)
     else:
-        value = (a + vm.log1p(u + one)) - _typed(a, _LOG2)
+        argument = u + one
+        offset = a - _typed(a, _LOG2)
+    value = offset + vm.log1p(argument)
     # sech^2 = 4 t / (1 + t)^2 with t = exp(-2|e|): no cancellation, no overflow.
     t = vm.exp(-two * a)
     return value, vm.tanh(e), _typed(t, 4.0) * t / ((one + t) * (one + t))
@@ -287,15 +293,17 @@ def _tweedie_identity(y_pred, y_true, params):
 def _tweedie_log(y_pred, y_true, params):
     case, two_minus_p, one_minus_p = params
     z, y = y_pred, y_true
-    if case == _POISSON:
-        value = vm.exp(z) - y * z
-    elif case == _GAMMA:
-        value = z + y * vm.exp(-z)
-    else:
-        value = (vm.exp(two_minus_p * z) / two_minus_p
-                 - y * vm.exp(one_minus_p * z) / one_minus_p)
+    # The two exponentials of the general form serve every case (p = 1: e^{(2-p) z} is
+    # e^z; p = 2: e^{(1-p) z} is e^{-z}): vectorised, each case's own exp would be
+    # computed for every sample, four calls instead of two.
     exp_two = vm.exp(two_minus_p * z)
     exp_one = vm.exp(one_minus_p * z)
+    if case == _POISSON:
+        value = exp_two - y * z
+    elif case == _GAMMA:
+        value = z + y * exp_one
+    else:
+        value = exp_two / two_minus_p - y * exp_one / one_minus_p
     return (value, exp_two - y * exp_one,
             two_minus_p * exp_two - one_minus_p * y * exp_one)
 

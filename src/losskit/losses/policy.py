@@ -121,6 +121,16 @@ class Reinforce(Structured):
             columns.append(rng.normal(0.5, 0.3, size=n))
         return logits, np.stack(columns, axis=1)
 
+    def _prepare(self, y_pred: Any, y_true: Any, sample_weight: Any) -> Any:
+        # The running baseline advances while the target is prepared; a call that then
+        # fails (a bad sample_weight, checked later) must leave it as it was.
+        saved = self.running_baseline
+        try:
+            return super()._prepare(y_pred, y_true, sample_weight)
+        except BaseException:
+            self.running_baseline = saved
+            raise
+
     def _prepare_target(self, xp: Any, y_true: Any, y_pred: Any) -> _Sampled:
         if y_pred.ndim != 2 or y_pred.shape[1] < 2:
             raise ValueError(f"y_pred for 'reinforce' must be (n, K) logits with K >= 2; "
