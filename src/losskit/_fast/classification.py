@@ -67,7 +67,7 @@ def _bce_logit(z, y, pos_weight, order):
     """BCE on a logit: ``a softplus(-z) + (1 - y) softplus(z)``, ``a = pos_weight y``."""
     t = type(z)
     one, zero = t(1.0), t(0.0)
-    bad = not (np.isfinite(z) and y >= 0 and y <= 1)
+    bad = not (np.isfinite(z) & (y >= 0) & (y <= 1))  # bitwise: no branches
     a = pos_weight * y
     e = vm.exp(-abs(z))
     value = gradient = hessian = zero
@@ -85,7 +85,7 @@ def _bce_logit(z, y, pos_weight, order):
 def _bce_probability(p, y, pos_weight, low, high, order):
     """BCE on a probability clipped to ``[low, high]``."""
     one, zero = type(p)(1.0), type(p)(0.0)
-    bad = not (p >= 0 and p <= 1 and y >= 0 and y <= 1)
+    bad = not ((p >= 0) & (p <= 1) & (y >= 0) & (y <= 1))
     a = pos_weight * y
     p = min(max(p, low), high)
     value = gradient = hessian = zero
@@ -103,7 +103,7 @@ def _focal_logit(z, y, gamma, focusing, alpha, one_minus_alpha, weighted, order)
     """``focal._focal_logit`` times ``alpha_t`` (``focusing``: gamma != 0)."""
     t = type(z)
     one, zero, two = t(1.0), t(0.0), t(2.0)
-    bad = not (np.isfinite(z) and y >= 0 and y <= 1)
+    bad = not (np.isfinite(z) & (y >= 0) & (y <= 1))  # bitwise: no branches
     e = vm.exp(-abs(z))
     log_term = vm.log1p(e)
     log_p = -(max(-z, zero) + log_term)
@@ -189,7 +189,7 @@ def _weight_of(w, i, one):
     if w.size == 0:
         return one, False
     weight = w[i]
-    return weight, not (np.isfinite(weight) and weight >= 0)
+    return weight, not (np.isfinite(weight) & (weight >= 0))
 
 
 # ------------------------------------------------------- elementwise drivers
