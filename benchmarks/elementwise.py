@@ -252,6 +252,12 @@ def run_benchmark(*, losses: Sequence[str] | None = None, size: int = FULL_SIZE,
                 for op in ops:
                     if progress is not None:
                         progress(f"{case.name} {op} {dtype}")
+                    if not rows:
+                        # The first row of a run measured up to 1.6 times slower than
+                        # the same row later in it (the machine warming up to the run:
+                        # fresh pages, idle thread pools): it is measured twice and the
+                        # first result dropped.
+                        _measure(case, op, dtype, inputs, inputs64, impls, rounds, seed)
                     # A new order of competitors for each row: no fixed neighbours.
                     rows.append(_measure(case, op, dtype, inputs, inputs64, impls, rounds,
                                          seed + len(rows)))

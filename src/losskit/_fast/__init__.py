@@ -49,8 +49,9 @@ KERNEL_MODULES: tuple[str, ...] = ("losskit._fast.regression", "losskit._fast.cl
 #: average 1.1 and 0.4 on the 2-core development machine, 2026-11-26): numba's scalar
 #: exp/log/tanh lose to NumPy's vectorised ones where a loss is dominated by them. A
 #: kernel is used only where it took under 0.9 of the reference's time in both runs
-#: (the ratios in the comments). With libmvec every kernel took 0.06 to 0.46 of the
-#: reference's time (``LOSSKIT_VECTOR_MATH=1``, n = 1e6, serial, same machine).
+#: (the ratios in the comments). With libmvec every kernel took 0.01 to 0.42 of the
+#: reference's time (``python -m benchmarks.elementwise --quick --threads 1``, the
+#: ``lk ref`` column, all three operations, float64, same machine, 2026-11-26).
 SLOWER: dict[tuple[str, str], frozenset[str]] = {
     ("log_cosh", "identity"): frozenset({"gradient_hessian"}),  # 1.31, 1.76
     ("poisson", "log"): frozenset({"reduce", "values", "gradient_hessian"}),  # 0.80-1.09

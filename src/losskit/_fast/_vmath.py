@@ -22,7 +22,8 @@ calls:
 - it is declared ``memory(none) nounwind willreturn speculatable``, so a call under a
   branch can be executed for every lane and blended (``log_cosh``'s three regimes);
 - the vector variants offered are those the compile target's features allow: SSE2
-  (``b``), AVX (``c``), AVX2 (``d``), AVX-512 (``e``), each only if libmvec exports it.
+  (``b``), AVX (``c``), AVX2 (``d``), AVX-512 (``e``), each only if libmvec exports it
+  (every function needs one, in both precisions: glibc 2.35 or later).
 
 Where libmvec is missing (another C library or OS, another architecture), or
 ``LOSSKIT_VECTOR_MATH=0``, each function here *is* ``math.exp`` etc., and numba
@@ -119,7 +120,9 @@ def _setup() -> tuple[Any, dict[tuple[str, str], list[tuple[str, int]]]]:
     except (OSError, AttributeError, RuntimeError):
         return None, {}
     table = _variants(library, _target_features())
-    if not any(table.values()):
+    # glibc before 2.35 has vector exp, log and pow only: then no vector math at all,
+    # and the kernels that are slower with scalar math are declined (``_fast.SLOWER``).
+    if not all(table.values()):
         return None, {}
     return library, table
 
