@@ -59,8 +59,10 @@ def _target_features() -> set[str]:
     import llvmlite.binding as ll
     from numba.core import config
 
-    if config.CPU_NAME or config.CPU_FEATURES:
-        listed = (config.CPU_FEATURES or "").split(",")
+    # Set by numba from the environment at import (attributes mypy cannot see).
+    name, features = getattr(config, "CPU_NAME", None), getattr(config, "CPU_FEATURES", None)
+    if name or features:
+        listed = (features or "").split(",")
         return {"sse2"} | {f[1:] for f in listed if f.startswith("+")}
     return {name for name, on in ll.get_host_cpu_features().items() if on}
 
