@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the benchmarks package lives beside src/, not inside it
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import _floor, elementwise, oversubscription  # noqa: E402
+from benchmarks import _floor, elementwise, outputs, oversubscription  # noqa: E402
 from benchmarks._cases import OPS  # noqa: E402
 from benchmarks._harness import Impl, deviation  # noqa: E402
 
@@ -165,3 +165,15 @@ def test_the_competing_processes_are_gone_afterwards():
         os.kill(pids[0], 0)  # running
     with pytest.raises(ProcessLookupError):
         os.kill(pids[0], 0)
+
+
+def test_the_outputs_benchmark_times_new_and_reused_arrays(capsys):
+    rows = outputs.measure(["huber", "log_cosh"], size=5_000, rounds=2, dtype="float64")
+    assert [name for name, _ in rows] == ["huber", "log_cosh"]
+    huber, log_cosh = (dict(seconds) for _, seconds in rows)
+    assert set(huber) == set(outputs.COLUMNS)  # scikit-learn has a Huber class
+    assert set(log_cosh) == set(outputs.COLUMNS) - {"skl new", "skl out="}
+    assert all(seconds > 0 for row in (huber, log_cosh) for seconds in row.values())
+    assert outputs.main(["--losses", "quantile", "--size", "5000", "--repeat", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "lk out= / lk new" in printed and "quantile" in printed

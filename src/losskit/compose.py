@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from losskit._params import check_choice, check_real
-from losskit.core import REDUCTIONS, Loss, Properties
+from losskit.core import REDUCTIONS, Loss, Properties, _deliver, _outputs
 
 __all__ = ["SumLoss"]
 
@@ -110,23 +110,37 @@ class SumLoss(Loss):
         return self._combine([loss(y_pred, y_true, sample_weight, reduction)
                               for _, loss in self.terms])
 
-    def gradient(self, y_pred: Any, y_true: Any, sample_weight: Any = None) -> Any:
-        return self._combine([loss.gradient(y_pred, y_true, sample_weight)
-                              for _, loss in self.terms])
+    def gradient(self, y_pred: Any, y_true: Any, sample_weight: Any = None, *,
+                 out: Any = None) -> Any:
+        targets = _outputs(self, "gradient", out, 1, y_pred, y_true, sample_weight)
+        result = self._combine([loss.gradient(y_pred, y_true, sample_weight)
+                                for _, loss in self.terms])
+        return _deliver(self, "gradient", (result,), targets)[0]
 
-    def hessian(self, y_pred: Any, y_true: Any, sample_weight: Any = None) -> Any:
-        return self._combine([loss.hessian(y_pred, y_true, sample_weight)
-                              for _, loss in self.terms])
+    def hessian(self, y_pred: Any, y_true: Any, sample_weight: Any = None, *,
+                out: Any = None) -> Any:
+        targets = _outputs(self, "hessian", out, 1, y_pred, y_true, sample_weight)
+        result = self._combine([loss.hessian(y_pred, y_true, sample_weight)
+                                for _, loss in self.terms])
+        return _deliver(self, "hessian", (result,), targets)[0]
 
-    def loss_gradient(self, y_pred: Any, y_true: Any, sample_weight: Any = None
-                      ) -> tuple[Any, Any]:
+    def loss_gradient(self, y_pred: Any, y_true: Any, sample_weight: Any = None, *,
+                      out: Any = None) -> tuple[Any, Any]:
+        targets = _outputs(self, "loss_gradient", out, 2, y_pred, y_true, sample_weight)
         pairs = [loss.loss_gradient(y_pred, y_true, sample_weight) for _, loss in self.terms]
-        return self._combine([p[0] for p in pairs]), self._combine([p[1] for p in pairs])
+        value, gradient = _deliver(self, "loss_gradient", (
+            self._combine([p[0] for p in pairs]), self._combine([p[1] for p in pairs])),
+            targets)
+        return value, gradient
 
-    def gradient_hessian(self, y_pred: Any, y_true: Any, sample_weight: Any = None
-                         ) -> tuple[Any, Any]:
+    def gradient_hessian(self, y_pred: Any, y_true: Any, sample_weight: Any = None, *,
+                         out: Any = None) -> tuple[Any, Any]:
+        targets = _outputs(self, "gradient_hessian", out, 2, y_pred, y_true, sample_weight)
         pairs = [loss.gradient_hessian(y_pred, y_true, sample_weight) for _, loss in self.terms]
-        return self._combine([p[0] for p in pairs]), self._combine([p[1] for p in pairs])
+        gradient, hessian = _deliver(self, "gradient_hessian", (
+            self._combine([p[0] for p in pairs]), self._combine([p[1] for p in pairs])),
+            targets)
+        return gradient, hessian
 
     def _mean_gradient_numpy(self, pred: np.ndarray, y: np.ndarray,
                              w: np.ndarray | None) -> np.ndarray:

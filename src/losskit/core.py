@@ -113,6 +113,57 @@ class Distribution:
         return f"{self.name}({inner})"
 
 
+def _outputs(loss: Any, op: str, out: Any, count: int, *inputs: Any
+             ) -> tuple[np.ndarray, ...] | None:
+    """``out=`` of ``op`` as a tuple of ``count`` arrays, checked where it can be before
+    computing: NumPy arrays, writeable, overlapping neither each other nor the inputs.
+
+    Shapes and dtypes are checked against the result (``_deliver``; the fast path
+    declines a mismatch, and the reference path then raises).
+    """
+    if out is None:
+        return None
+    what = f"out for '{loss.name}'.{op}"
+    arrays = (out,) if count == 1 and not isinstance(out, tuple) else out
+    if not isinstance(arrays, tuple) or len(arrays) != count:
+        expected = "one array" if count == 1 else f"a tuple of {count} arrays"
+        raise TypeError(f"{what} must be {expected}; got {type(out).__name__}")
+    for k, array in enumerate(arrays):
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"{what} must hold NumPy arrays; got {type(array).__name__} "
+                            f"at position {k}")
+        if not array.flags.writeable:
+            raise ValueError(f"{what} must be writeable; position {k} is read-only")
+        for other in (*arrays[:k], *(a for a in inputs if isinstance(a, np.ndarray))):
+            if _overlap(array, other):
+                raise ValueError(f"{what} must not overlap another output or an input "
+                                 f"(position {k} does)")
+    return arrays
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``a`` and ``b`` share an element (interleaved columns of one array do not;
+    NumPy's exact test runs only where their bounds overlap)."""
+    return bool(np.may_share_memory(a, b) and np.shares_memory(a, b))
+
+
+def _deliver(loss: Any, op: str, results: tuple[Any, ...],
+             out: tuple[np.ndarray, ...] | None) -> tuple[Any, ...]:
+    """``results``, or copied into ``out`` (same shapes and dtypes) and ``out`` returned."""
+    if out is None:
+        return results
+    what = f"out for '{loss.name}'.{op}"
+    for k, (array, result) in enumerate(zip(out, results, strict=True)):
+        if not isinstance(result, np.ndarray):
+            raise TypeError(f"{what} needs NumPy inputs; the result is "
+                            f"{type(result).__module__}.{type(result).__name__}")
+        if array.shape != result.shape or array.dtype != result.dtype:
+            raise ValueError(f"{what} at position {k} must have shape {result.shape} and "
+                             f"dtype {result.dtype}; got {array.shape} {array.dtype}")
+        np.copyto(array, result)
+    return out
+
+
 class _Batch(NamedTuple):
     xp: Any
     y_pred: Any
@@ -234,56 +285,95 @@ class Loss:
         values = self._values(batch)
         return self._reduce(batch, values, reduction)
 
-    def _fast(self, op: str, y_pred: Any, y_true: Any, sample_weight: Any) -> Any:
-        """A fused kernel's result for large NumPy inputs (``losskit._fast``), or None."""
+    def _fast(self, op: str, y_pred: Any, y_true: Any, sample_weight: Any,
+              out: tuple[np.ndarray, ...] | None = None) -> Any:
+        """A fused kernel's result for large NumPy inputs (``losskit._fast``), or None.
+
+        With ``out`` (checked by ``_outputs``) the kernel writes into those arrays.
+        """
         if not (settings.fast and type(y_pred) is np.ndarray
                 and y_pred.size >= settings.fast_min_size):
             return None
         from losskit._fast import dispatch
 
-        return dispatch(self, op, y_pred, y_true, sample_weight)
+        return dispatch(self, op, y_pred, y_true, sample_weight, out=out)
 
     def elementwise(self, y_pred: Any, y_true: Any) -> Any:
         """Per-sample losses: ``y_pred``'s shape, less the class axis for multiclass."""
         return self(y_pred, y_true, reduction="none")
 
-    def gradient(self, y_pred: Any, y_true: Any, sample_weight: Any = None) -> Any:
-        """``w_i dL_i / dy_pred_i``, the shape of ``y_pred``."""
-        fast = self._fast("gradient", y_pred, y_true, sample_weight)
-        if fast is not None:
-            return fast
-        batch = self._prepare(y_pred, y_true, sample_weight)
-        return self._finish(batch, self._gradients(batch))
+    def gradient(self, y_pred: Any, y_true: Any, sample_weight: Any = None, *,
+                 out: Any = None) -> Any:
+        """``w_i dL_i / dy_pred_i``, the shape of ``y_pred``.
 
-    def hessian(self, y_pred: Any, y_true: Any, sample_weight: Any = None) -> Any:
-        """``w_i d^2 L_i / dy_pred_i^2`` (the diagonal for multiclass)."""
-        fast = self._fast("hessian", y_pred, y_true, sample_weight)
+        ``out``: a NumPy array to write the result into and return (see
+        ``gradient_hessian``).
+        """
+        targets = _outputs(self, "gradient", out, 1, y_pred, y_true, sample_weight)
+        fast = self._fast("gradient", y_pred, y_true, sample_weight, targets)
         if fast is not None:
             return fast
         batch = self._prepare(y_pred, y_true, sample_weight)
-        return self._finish(batch, self._hessians(batch))
+        return _deliver(self, "gradient", (self._finish(batch, self._gradients(batch)),),
+                        targets)[0]
+
+    def hessian(self, y_pred: Any, y_true: Any, sample_weight: Any = None, *,
+                out: Any = None) -> Any:
+        """``w_i d^2 L_i / dy_pred_i^2`` (the diagonal for multiclass).
+
+        ``out``: a NumPy array to write the result into and return (see
+        ``gradient_hessian``).
+        """
+        targets = _outputs(self, "hessian", out, 1, y_pred, y_true, sample_weight)
+        fast = self._fast("hessian", y_pred, y_true, sample_weight, targets)
+        if fast is not None:
+            return fast
+        batch = self._prepare(y_pred, y_true, sample_weight)
+        return _deliver(self, "hessian", (self._finish(batch, self._hessians(batch)),),
+                        targets)[0]
 
     def loss_gradient(
-        self, y_pred: Any, y_true: Any, sample_weight: Any = None
+        self, y_pred: Any, y_true: Any, sample_weight: Any = None, *, out: Any = None
     ) -> tuple[Any, Any]:
-        """(weighted per-sample losses, gradient) in one pass over the inputs."""
-        fast = self._fast("loss_gradient", y_pred, y_true, sample_weight)
+        """(weighted per-sample losses, gradient) in one pass over the inputs.
+
+        ``out``: a pair of NumPy arrays ``(values, gradient)`` to write into and return
+        (see ``gradient_hessian``).
+        """
+        targets = _outputs(self, "loss_gradient", out, 2, y_pred, y_true, sample_weight)
+        fast = self._fast("loss_gradient", y_pred, y_true, sample_weight, targets)
         if fast is not None:
             return fast[0], fast[1]
         batch = self._prepare(y_pred, y_true, sample_weight)
         values = self._reduce(batch, self._values(batch), "none")
-        return values, self._finish(batch, self._gradients(batch))
+        value, gradient = _deliver(self, "loss_gradient",
+                                   (values, self._finish(batch, self._gradients(batch))),
+                                   targets)
+        return value, gradient
 
     def gradient_hessian(
-        self, y_pred: Any, y_true: Any, sample_weight: Any = None
+        self, y_pred: Any, y_true: Any, sample_weight: Any = None, *, out: Any = None
     ) -> tuple[Any, Any]:
-        """(gradient, Hessian diagonal) in one pass over the inputs."""
-        fast = self._fast("gradient_hessian", y_pred, y_true, sample_weight)
+        """(gradient, Hessian diagonal) in one pass over the inputs.
+
+        ``out``: a pair of NumPy arrays ``(gradient, hessian)`` to write into and
+        return, as NumPy's ``out=``: each of the result's shape and dtype, writeable,
+        not overlapping each other or the inputs. A loop that passes the same pair at
+        every step (boosting rounds, optimiser steps) saves allocating two arrays, and
+        the operating system's zeroing of their fresh pages: 0.68 to 0.81 of the time
+        at 10^7 float64 elements (``python -m benchmarks.outputs``). NumPy inputs
+        only. When the call raises, ``out`` may hold partial results.
+        """
+        targets = _outputs(self, "gradient_hessian", out, 2, y_pred, y_true, sample_weight)
+        fast = self._fast("gradient_hessian", y_pred, y_true, sample_weight, targets)
         if fast is not None:
             return fast[0], fast[1]
         batch = self._prepare(y_pred, y_true, sample_weight)
         gradient, hessian = self._gradients_hessians(batch)
-        return self._finish(batch, gradient), self._finish(batch, hessian)
+        gradient, hessian = _deliver(
+            self, "gradient_hessian",
+            (self._finish(batch, gradient), self._finish(batch, hessian)), targets)
+        return gradient, hessian
 
     def optimal_constant(
         self, y_true: Any, sample_weight: Any = None, *, n_classes: int | None = None

@@ -202,12 +202,15 @@ def _plain(array: Any, dtype: Any = None) -> bool:
             and (dtype is None or array.dtype == dtype))
 
 
-def dispatch(loss: Any, op: str, y_pred: Any, y_true: Any, sample_weight: Any) -> Any:
+def dispatch(loss: Any, op: str, y_pred: Any, y_true: Any, sample_weight: Any, *,
+             out: tuple[np.ndarray, ...] | None = None) -> Any:
     """The result of ``op`` by a fused kernel, or None to take the reference path.
 
     ``op`` is ``"mean"``, ``"sum"``, ``"none"``, ``"gradient"``, ``"hessian"``,
     ``"loss_gradient"`` or ``"gradient_hessian"``; results have the reference path's
-    types, shapes and dtypes.
+    types, shapes and dtypes. ``out``: arrays for the results (as ``Loss.gradient``
+    etc. take them, already checked for overlap); a kernel writes into them when they
+    are C-contiguous with the results' shapes and dtype, else dispatch declines.
     """
     if loss.nan_policy != "raise" or not _plain(y_pred):
         return None
@@ -241,7 +244,17 @@ def dispatch(loss: Any, op: str, y_pred: Any, y_true: Any, sample_weight: Any) -
     else:
         p, y = y_pred, y_true
     w = np.empty(0, dtype=dtype) if sample_weight is None else sample_weight
-    return _run(kernels, op, p, y, w, y_pred.shape, values_shape, dtype)
+    if out is not None and not _fits(op, out, y_pred.shape, values_shape, dtype):
+        return None
+    return _run(kernels, op, p, y, w, y_pred.shape, values_shape, dtype, out)
+
+
+def _fits(op: str, out: tuple[np.ndarray, ...], shape: tuple[int, ...],
+          values_shape: tuple[int, ...], dtype: Any) -> bool:
+    """Whether ``out`` can take ``op``'s results as they are: else the reference path."""
+    shapes = (values_shape, shape) if op == "loss_gradient" else (shape,) * len(out)
+    return all(_plain(array, dtype) and array.shape == expected
+               for array, expected in zip(out, shapes, strict=True))
 
 
 def threads_for(size: int) -> int:
@@ -272,13 +285,15 @@ def _thread_count(threads: int) -> Iterator[bool]:
 
 
 def _run(kernels: Kernels, op: str, p: Any, y: Any, w: Any, shape: tuple[int, ...],
-         values_shape: tuple[int, ...], dtype: Any) -> Any:
+         values_shape: tuple[int, ...], dtype: Any,
+         out: tuple[np.ndarray, ...] | None = None) -> Any:
     with _thread_count(threads_for(p.size)) as parallel:
-        return _run_kernel(kernels, op, p, y, w, shape, values_shape, dtype, parallel)
+        return _run_kernel(kernels, op, p, y, w, shape, values_shape, dtype, parallel, out)
 
 
 def _run_kernel(kernels: Kernels, op: str, p: Any, y: Any, w: Any, shape: tuple[int, ...],
-                values_shape: tuple[int, ...], dtype: Any, parallel: bool) -> Any:
+                values_shape: tuple[int, ...], dtype: Any, parallel: bool,
+                out: tuple[np.ndarray, ...] | None = None) -> Any:
     if op in ("mean", "sum"):
         if kernels.reduce is None:
             return None
@@ -293,18 +308,28 @@ def _run_kernel(kernels: Kernels, op: str, p: Any, y: Any, w: Any, shape: tuple[
     if op == "none":
         if kernels.values is None:
             return None
-        out = np.empty(values_shape, dtype=dtype)
-        return None if kernels.values(p, y, w, out.reshape(-1), parallel=parallel) else out
+        values = np.empty(values_shape, dtype=dtype)
+        return None if kernels.values(p, y, w, values.reshape(-1), parallel=parallel) else values
+
+    def output(wanted: str, array_shape: tuple[int, ...]) -> Any:
+        """``out``'s array for result ``wanted`` of ``op``, or a new one."""
+        names = {"gradient": ("gradient",), "hessian": ("hessian",),
+                 "loss_gradient": ("value", "gradient"),
+                 "gradient_hessian": ("gradient", "hessian")}[op]
+        if out is not None and wanted in names:
+            return out[names.index(wanted)]
+        return np.empty(array_shape, dtype=dtype)
+
     if op in ("gradient", "loss_gradient") and kernels.loss_gradient is not None:
-        value = np.empty(values_shape, dtype=dtype)
-        gradient = np.empty(shape, dtype=dtype)
+        value = output("value", values_shape)
+        gradient = output("gradient", shape)
         if kernels.loss_gradient(p, y, w, value.reshape(-1), flat(gradient),
                                   parallel=parallel):
             return None
         return gradient if op == "gradient" else (value, gradient)
     if op in ("hessian", "gradient_hessian") and kernels.gradient_hessian is not None:
-        gradient = np.empty(shape, dtype=dtype)
-        hessian = np.empty(shape, dtype=dtype)
+        gradient = output("gradient", shape)
+        hessian = output("hessian", shape)
         if kernels.gradient_hessian(p, y, w, flat(gradient), flat(hessian),
                                      parallel=parallel):
             return None
