@@ -113,9 +113,9 @@ def test_a_kernel_that_is_faster_is_used_above_the_threshold_only():
     calls = []
     original = _fast.dispatch
 
-    def spy(*args):
+    def spy(*args, **kwargs):
         calls.append(args[1])
-        return original(*args)
+        return original(*args, **kwargs)
 
     _fast.dispatch = spy
     try:

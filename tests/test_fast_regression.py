@@ -293,8 +293,8 @@ def dispatched(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     results: list[Any] = []
     original = fast_module.dispatch
 
-    def spy(*args: Any) -> Any:
-        results.append(original(*args))
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        results.append(original(*args, **kwargs))
         return results[-1]
 
     monkeypatch.setattr(fast_module, "dispatch", spy)
