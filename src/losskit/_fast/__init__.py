@@ -11,6 +11,10 @@ call (numba missing, another array library, mixed dtypes, a parameter or link wi
 a kernel, a kernel measured slower than the reference path), so the fast path never
 changes behaviour.
 
+Transcendental functions come from ``_vmath``: glibc's vector ``exp``/``log``/... where
+available (the kernels' loops are vectorised around them), the scalar C library
+elsewhere; ``SLOWER`` lists the kernels that lose to the reference path then.
+
 Kernel modules register a *provider* per loss class: ``provider(loss)`` returns a
 ``Kernels`` (one callable per operation it supports) or None for parameters it does
 not cover.
