@@ -206,12 +206,16 @@ def _keep(module: Any, functions: list[Any]) -> None:
         used = ir.GlobalVariable(module, ir.ArrayType(pointer, 0), "llvm.compiler.used")
         used.linkage = "appending"
         used.section = "llvm.metadata"
+    if not hasattr(used, "losskit_kept"):  # ours, or another's whose entries stay first
+        earlier = used.initializer
+        used.losskit_earlier = [] if earlier is None else list(earlier.constant)
         used.losskit_kept = []
     kept = used.losskit_kept
     kept += [f for f in functions if f not in kept]
     # One global of this name per module: it grows in place.
-    used.value_type = ir.ArrayType(pointer, len(kept))
-    used.initializer = ir.Constant(used.value_type, [f.bitcast(pointer) for f in kept])
+    entries = [*used.losskit_earlier, *(f.bitcast(pointer) for f in kept)]
+    used.value_type = ir.ArrayType(pointer, len(entries))
+    used.initializer = ir.Constant(used.value_type, entries)
 
 
 if ENABLED:
