@@ -507,7 +507,9 @@ def _row_sums(e, rows, k, acc, row, out):
 
 @_jit_helper
 def _block_scratch(z, rows):
-    """Scratch arrays for blocks of ``rows`` rows (allocated once per parallel chunk)."""
+    """Scratch arrays for blocks of ``rows`` rows (allocated once per parallel chunk):
+    ``(e, m, arg, finite, acc, row, others, total, state, target, d_target, weight,
+    values)``, as ``_softmax_block`` unpacks them, and per-row values last."""
     k = z.shape[1]
     dtype = z.dtype
     return (np.empty(rows * k, dtype=dtype), np.empty(rows, dtype=dtype),
@@ -619,6 +621,13 @@ def _block_rows(k):
 _BLOCKS_PER_CHUNK = 16
 
 
+@_jit_helper
+def _chunk_blocks(chunk, blocks):
+    """``(first block, stop)`` of parallel chunk ``chunk`` out of ``blocks`` blocks."""
+    first = chunk * _BLOCKS_PER_CHUNK
+    return first, min(first + _BLOCKS_PER_CHUNK, blocks)
+
+
 @_jit_driver
 def _softmax_ce_reduce(z, y, w, ignore_index, has_ignore, limit):
     """``(sum w_i L_i, sum w_i c_i, n_invalid)`` for ``(n, K)`` logits, class indices."""
@@ -630,15 +639,12 @@ def _softmax_ce_reduce(z, y, w, ignore_index, has_ignore, limit):
     invalid = 0
     for chunk in prange((blocks + _BLOCKS_PER_CHUNK - 1) // _BLOCKS_PER_CHUNK):
         scratch = _block_scratch(z, rows)
-        state, d_target, others, weight, values = (scratch[8], scratch[10], scratch[6],
-                                                   scratch[11], scratch[12])
+        (_, _, _, _, _, _, others, _, state, _, d_target, weight, values) = scratch
         chunk_total = 0.0
         chunk_weight = 0.0
         chunk_invalid = 0
-        for block in range(chunk * _BLOCKS_PER_CHUNK,
-                           min(chunk * _BLOCKS_PER_CHUNK + _BLOCKS_PER_CHUNK, blocks)):
-            first = block * rows
-            last = min(first + rows, n)
+        for block in range(*_chunk_blocks(chunk, blocks)):
+            first, last = block * rows, min(block * rows + rows, n)
             chunk_invalid += _softmax_block(z, y, w, first, last, ignore_index, has_ignore,
                                             limit, False, scratch)
             _row_values(state, d_target, others, values, last - first)
@@ -664,13 +670,11 @@ def _softmax_ce_fill(z, y, w, ignore_index, has_ignore, limit, values, gradients
     invalid = 0
     for chunk in prange((blocks + _BLOCKS_PER_CHUNK - 1) // _BLOCKS_PER_CHUNK):
         scratch = _block_scratch(z, rows)
-        e, total, state, target = scratch[0], scratch[7], scratch[8], scratch[9]
-        d_target, others, weight, row_values = scratch[10], scratch[6], scratch[11], scratch[12]
+        (e, _, _, _, _, _, others, total, state, target, d_target, weight,
+         row_values) = scratch
         chunk_invalid = 0
-        for block in range(chunk * _BLOCKS_PER_CHUNK,
-                           min(chunk * _BLOCKS_PER_CHUNK + _BLOCKS_PER_CHUNK, blocks)):
-            first = block * rows
-            last = min(first + rows, n)
+        for block in range(*_chunk_blocks(chunk, blocks)):
+            first, last = block * rows, min(block * rows + rows, n)
             chunk_invalid += _softmax_block(z, y, w, first, last, ignore_index, has_ignore,
                                             limit, derivatives, scratch)
             count = last - first
