@@ -402,3 +402,23 @@ def test_misspelled_parameter_in_get_suggests_the_right_name() -> None:
         lk.get("huber", dleta=2.0)
     with pytest.raises(TypeError, match=r"'quantile' has no parameter 'alpha'.*q, link"):
         lk.get("quantile", alpha=0.9)
+
+
+@pytest.mark.parametrize(("name", "params"), [
+    ("cross_entropy", {"link": "softmax"}), ("focal", {"link": "softmax"}),
+    ("multiclass_hinge", {}),
+], ids=["cross_entropy", "focal", "multiclass_hinge"])
+def test_a_nan_class_index_propagates_to_its_sample_only(name, params):
+    loss = lk.get(name, nan_policy="propagate", **params)
+    z = np.random.default_rng(0).normal(size=(5, 4))
+    y = np.array([0.0, np.nan, 2.0, 3.0, 1.0])
+    kept = [0, 2, 3, 4]
+    values = loss(z, y, reduction="none")
+    gradient, hessian = loss.gradient_hessian(z, y)
+    assert np.isnan(values[1]) and np.isnan(gradient[1]).all() and np.isnan(hessian[1]).all()
+    np.testing.assert_allclose(values[kept], loss(z[kept], y[kept], reduction="none"),
+                               rtol=1e-15)
+    np.testing.assert_allclose(gradient[kept], loss.gradient(z[kept], y[kept]), rtol=1e-15)
+    assert np.isnan(loss(z, y))
+    with pytest.raises(ValueError, match="finite"):
+        lk.get(name, nan_policy="raise", **params)(z, y)

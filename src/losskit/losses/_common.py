@@ -73,11 +73,18 @@ SQRT_HALF = math.sqrt(0.5)
 # ------------------------------------------------------------ class targets
 def class_indices(
     xp: Any, y_true: Any, n_classes: int, *, owner: str, ignore_index: int | None = None,
-    check: bool = True,
+    check: bool = True, allow_nan: bool = False,
 ) -> Any:
-    """Validate class indices (whole numbers in ``[0, K)`` or ``ignore_index``) -> integers."""
+    """Validate class indices (whole numbers in ``[0, K)`` or ``ignore_index``) -> integers.
+
+    ``allow_nan`` (``nan_policy="propagate"``): a NaN index becomes class 0, a
+    placeholder: the loss's NaN mask (``Loss._nan_samples``, from the raw target) makes
+    that sample's results NaN.
+    """
     from losskit._array import fail_where, is_floating
 
+    if allow_nan and is_floating(y_true):
+        y_true = xp.where(xp.isnan(y_true), xp.zeros_like(y_true), y_true)
     if check:
         if is_floating(y_true):
             fail_where(xp, y_true != xp.floor(y_true),

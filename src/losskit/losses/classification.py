@@ -240,7 +240,8 @@ class _Categorical(Loss):
         k = y_pred.shape[-1]
         if tuple(y_true.shape) == tuple(y_pred.shape[:-1]):
             indices = class_indices(xp, y_true, k, owner=self.name, ignore_index=ignore_index,
-                                    check=can_inspect(y_true))
+                                    check=can_inspect(y_true),
+                                    allow_nan=self.nan_policy == "propagate")
             return one_hot(xp, indices, k, y_pred.dtype, like=y_pred), indices
         if tuple(y_true.shape) == tuple(y_pred.shape) and is_floating(y_true):
             return self._probability_rows(xp, y_true, y_pred), None

@@ -476,7 +476,8 @@ class Focal(_FocalFamily):
         shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
         if shape == pred_shape[:-1]:
             return class_indices(xp, y_true, pred_shape[-1], owner=self.name,
-                                 check=can_inspect(y_true))
+                                 check=can_inspect(y_true),
+                                 allow_nan=self.nan_policy == "propagate")
         if shape == pred_shape:
             return xp.astype(y_true, y_pred.dtype)
         raise ValueError(

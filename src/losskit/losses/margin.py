@@ -327,7 +327,8 @@ class MulticlassHinge(Loss):
                 f"or one-hot rows of shape {tuple(y_pred.shape)}; got shape "
                 f"{tuple(y_true.shape)}"
             )
-        return class_indices(xp, y_true, n_classes, owner=self.name, check=check)
+        return class_indices(xp, y_true, n_classes, owner=self.name, check=check,
+                             allow_nan=self.nan_policy == "propagate")
 
     def _check_target(self, xp: Any, y_true: Any) -> None:
         """Class indices are checked (when inspectable) by ``_prepare_target``."""
