@@ -44,11 +44,18 @@ def test_only_scalar_math_kernels_are_declined():
     assert _fast._declined == ({} if _vmath.ENABLED else _fast.SLOWER)
 
 
-_LIBMVEC = (sys.platform == "linux" and platform.machine() == "x86_64"
-            and ctypes.util.find_library("mvec") is not None)
+def _libmvec_2_35() -> bool:
+    """glibc's libmvec with the functions of 2.35 (``expm1``, ``log1p``, ``tanh`` ...)."""
+    name = ctypes.util.find_library("mvec")
+    if sys.platform != "linux" or platform.machine() != "x86_64" or name is None:
+        return False
+    try:
+        return hasattr(ctypes.CDLL(name), "_ZGVbN2v_expm1")
+    except OSError:
+        return False
 
 
-@pytest.mark.skipif(not _LIBMVEC, reason="glibc's libmvec is not on this machine")
+@pytest.mark.skipif(not _libmvec_2_35(), reason="no glibc >= 2.35 libmvec on this machine")
 def test_kernels_call_libmvec_vector_functions(tmp_path):
     """A freshly compiled log-cosh kernel calls libmvec (``_ZGV...``) from its loops
     (calls, not only the declarations every kernel module carries)."""
