@@ -488,3 +488,24 @@ def test_the_kernels_really_run(monkeypatch: pytest.MonkeyPatch) -> None:
         calls.clear()
         lk.BinaryCrossEntropy(link="logit")(z, y)
         assert calls == []
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_softmax_sums_are_numpys_pairwise_sums_bit_for_bit(dtype: Any) -> None:
+    """``_pairwise_sum`` (a row) and ``_column_sums`` (the rows of a transposed block)
+    both write NumPy's pairwise order: pinned to ``np.sum`` and to each other, bitwise,
+    on either side of 8 (the unrolled leaf) and 128 (the leaf's size)."""
+    rng = np.random.default_rng(7)
+    for n in (*range(1, 20), 64, 127, 128, 129, 300, 1000):
+        a = (rng.normal(size=n) * 10.0 ** rng.integers(-8, 8, n)).astype(dtype)
+        assert kernels_module._pairwise_sum(a) == np.sum(a), n
+    rows = 24
+    for k in (*range(1, 20), 64, 128):
+        block = (rng.normal(size=(rows, k)) * 10.0 ** rng.integers(-8, 8, (rows, k))
+                 ).astype(dtype)
+        transposed = np.ascontiguousarray(block.T).reshape(-1)
+        out = np.empty(rows, dtype=dtype)
+        kernels_module._column_sums(transposed, rows, k, np.empty(8 * rows, dtype=dtype), out)
+        expected = np.array([kernels_module._pairwise_sum(row) for row in block], dtype=dtype)
+        assert np.array_equal(out, expected), k
+        assert np.array_equal(out, np.sum(block, axis=1)), k
