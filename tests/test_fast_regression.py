@@ -264,9 +264,10 @@ def test_fast_path_agrees_with_reference(case: Case, dtype: Any, data: str, weig
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_reductions_over_many_blocks_agree_with_reference(
         case: Case, dtype: Any, twin: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Several reduction blocks (1024 samples each) and a ragged last one, by both twins."""
+    """Several reduction blocks (``_BLOCK`` samples each) and a ragged last one, by both
+    twins."""
     loss = case.loss()
-    y_pred, y_true = _inputs(case, dtype, "random", seed=4, n=5 * 1024 + 13)
+    y_pred, y_true = _inputs(case, dtype, "random", seed=4, n=5 * kernels_module._BLOCK + 13)
     weight = _weights(np.random.default_rng(5), y_pred.size, dtype)
     with fast_twin(twin, y_pred.size):
         for w in (None, weight):
@@ -275,6 +276,35 @@ def test_reductions_over_many_blocks_agree_with_reference(
                 reference = _reference(loss, op, y_pred, y_true, w)
                 _assert_agree(fast, reference, op, loss, y_pred, y_true, w,
                               f"{case.id} {dtype.__name__} {op} {twin}")
+
+
+@pytest.mark.parametrize("twin", ["serial", "parallel"])
+@pytest.mark.parametrize("name", ["squared_error", "pseudo_huber", "log_cosh"])
+def test_float32_reductions_add_their_terms_in_float64(name: str, twin: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernels' sums (``_sums.accumulate``, vector accumulators) are float64 sums of
+    the float32 terms: within 1e-13 of their exact sum (``math.fsum``), where NumPy's
+    float32 pairwise sum is off by about 1e-7 of it."""
+    import math
+
+    loss = lk.get(name)
+    rng = np.random.default_rng(9)
+    n = 3 * kernels_module._BLOCK + 517
+    y_pred = (rng.standard_normal(n) * 10.0 ** rng.uniform(-3, 3, n)).astype(np.float32)
+    y_true = rng.standard_normal(n).astype(np.float32)
+    weight = rng.uniform(0.0, 2.0, n).astype(np.float32)
+    terms = _reference(loss, "none", y_pred, y_true, None).astype(np.float64)
+    weighted = (_reference(loss, "none", y_pred, y_true, weight)).astype(np.float64)
+    with fast_twin(twin, n):
+        total = _fast(loss, "sum", y_pred, y_true, None, monkeypatch)
+        mean = _fast(loss, "mean", y_pred, y_true, weight, monkeypatch)
+    exact_total = math.fsum(terms)
+    exact_mean = np.float32(math.fsum(weighted) / math.fsum(weight.astype(np.float64)))
+    assert total.dtype == mean.dtype == np.float32
+    # Rounding to float32 at the end is the only error left: half an ulp, and an ulp
+    # of the quotient for the mean.
+    assert total == np.float32(exact_total)
+    assert abs(float(mean) - float(exact_mean)) <= float(np.spacing(exact_mean))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])

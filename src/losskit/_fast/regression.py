@@ -23,9 +23,8 @@ How the code is laid out, and why:
   function to an inlined body can, so the per-loss boilerplate is four lines. Each
   driver is compiled as a serial and a parallel twin (``losskit._fast.twins``); its
   callers pass ``parallel`` first.
-- A reduction fills a block of terms and sums it with eight accumulators
-  (``_block_sum``, ``sum_range``), so the fill is vectorised and the sum is not one
-  chain of dependent additions.
+- A reduction adds its terms with ``_sums.accumulate``, an addition LLVM may
+  reorder, so the loop is vectorised with vector accumulators (``_block_sum``).
 - Arithmetic stays in the input's dtype, as the reference's does (NumPy keeps
   float32 with Python scalars): constants go through ``_typed`` and parameters are
   converted in Python, in the order the reference rounds them (``0.5 * delta`` is a
@@ -52,7 +51,7 @@ from numba.extending import overload
 
 from losskit._fast import Kernels, jit, provider, twins
 from losskit._fast import _vmath as vm
-from losskit._fast._sums import sum_range
+from losskit._fast._sums import accumulate
 from losskit.links import REAL, Interval
 from losskit.losses.regression import (
     AbsoluteError,
@@ -88,7 +87,7 @@ _formula = jit(cache=True, error_model="numpy")
 _inline = jit(inline="always", cache=True, error_model="numpy")
 _driver = twins(cache=True, fastmath=False, nogil=True, error_model="numpy")
 #: Samples per block of a reduction: each block is summed on its own, then the blocks.
-_BLOCK = 1024
+_BLOCK = 4096
 
 
 def _typed(like: Any, value: float) -> Any:
@@ -325,26 +324,27 @@ def _invalid(y_pred, y_true, weight, y_low, y_high, pred_low, pred_high, weight_
 
 @_inline
 def _block_sum(formula, start, stop, y_pred, y_true, weight, weighted, one, params, y_low,
-               y_high, pred_low, pred_high, weight_high, buffer):
+               y_high, pred_low, pred_high, weight_high):
     """``(sum w_i L_i, sum w_i, n_invalid)`` over ``[start, stop)``, the sums in float64.
 
-    The terms go to ``buffer`` (in L1) in a loop without a floating-point reduction,
-    which LLVM vectorises as it does the elementwise passes; ``sum_range`` adds them
-    with eight accumulators. One running sum over the terms was bound by the latency
-    of its additions (4 times slower).
+    ``accumulate`` lets LLVM vectorise the loop with vector accumulators, as it does
+    the elementwise passes (one running sum in order would be bound by the latency of
+    its additions, 4 times slower).
     """
     # Slices indexed by a range variable: numba knows the index is not negative and
     # drops its wraparound test, which keeps LLVM from vectorising (4 times slower).
     p, y, w = y_pred[start:stop], y_true[start:stop], weight[start:stop]
+    total = 0.0
+    weight_total = 0.0
     invalid = 0
     for j in range(stop - start):
         w_j = w[j] if weighted else one
         value, _, _ = formula(p[j], y[j], params)
-        buffer[j] = value * w_j
+        total = accumulate(total, np.float64(value * w_j))
+        weight_total = accumulate(weight_total, np.float64(w_j))
         invalid += _invalid(p[j], y[j], w_j, y_low, y_high, pred_low, pred_high,
                             weight_high)
-    weight_total = sum_range(w, 0, stop - start) if weighted else 0.0
-    return sum_range(buffer, 0, stop - start), weight_total, invalid
+    return total, weight_total, invalid
 
 
 @_inline
@@ -364,11 +364,10 @@ def _fused(formula, op, y_pred, y_true, weight, out_a, out_b, params, domain):
     invalid = 0
     if op == _REDUCE:
         for block in prange((n + _BLOCK - 1) // _BLOCK):
-            buffer = np.empty(_BLOCK, dtype=np.float64)
             start = block * _BLOCK
             block_total, block_weight, block_invalid = _block_sum(
                 formula, start, min(start + _BLOCK, n), y_pred, y_true, weight, weighted,
-                one, params, y_low, y_high, pred_low, pred_high, weight_high, buffer)
+                one, params, y_low, y_high, pred_low, pred_high, weight_high)
             total += block_total
             weight_total += block_weight
             invalid += block_invalid
