@@ -202,3 +202,29 @@ def test_a_parallel_call_sets_numba_threads_for_the_call_only(monkeypatch):
     with lk.fast_path(False):
         reference = loss.gradient_hessian(z, y)
     np.testing.assert_allclose(fast, reference, rtol=1e-14)
+
+
+def test_cached_kernel_names_change_with_the_intrinsics_sources(tmp_path, monkeypatch):
+    """numba invalidates a cached kernel only when the kernel's own file changes; an edit
+    to ``_vmath.py`` or ``_sums.py`` (intrinsics compiled into every kernel) must give
+    the kernels new cache names instead of loading code built against the old ones."""
+    from pathlib import Path
+
+    from losskit._fast import _vmath
+
+    here = Path(_fast.__file__).parent
+    for name in _fast._UNSEEN_SOURCES:
+        (tmp_path / name).write_bytes((here / name).read_bytes())
+    monkeypatch.setattr(_fast, "__file__", str(tmp_path / "__init__.py"))
+    try:
+        _fast.cache_suffix.cache_clear()
+        same = _fast.cache_suffix()
+        (tmp_path / "_sums.py").write_bytes((here / "_sums.py").read_bytes() + b"\n# edited\n")
+        _fast.cache_suffix.cache_clear()
+        edited = _fast.cache_suffix()
+    finally:
+        monkeypatch.undo()
+        _fast.cache_suffix.cache_clear()
+    assert same == _fast.cache_suffix()
+    assert edited != same
+    assert edited.startswith(_vmath.TAG)

@@ -30,18 +30,22 @@ million elements (see ``benchmarks/oversubscription.py``).
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import importlib
 import sys
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from losskit._config import settings
 
-__all__ = ["Kernels", "Twins", "available", "dispatch", "jit", "provider", "twins"]
+__all__ = ["Kernels", "Twins", "available", "cache_suffix", "dispatch", "jit", "provider",
+           "twins"]
 
 #: Modules holding kernels; imported (and numba with them) on the first dispatch.
 KERNEL_MODULES: tuple[str, ...] = ("losskit._fast.regression", "losskit._fast.classification")
@@ -134,18 +138,38 @@ def _renamed(function: Callable[..., Any], suffix: str) -> Callable[..., Any]:
     return copy
 
 
-def jit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
-    """``numba.njit(**options)``, cached under a name that says which vector math it uses.
+#: Modules whose code numba compiles into the kernels (intrinsics) without seeing them:
+#: its cache is invalidated only when a kernel's own source file changes.
+_UNSEEN_SOURCES = ("_vmath.py", "_sums.py")
 
-    Kernels call ``losskit._fast._vmath``'s functions, whose machine code calls glibc's
-    libmvec where it is available and the scalar C library elsewhere; ``_vmath.TAG``
-    in the cached name keeps one setting from loading the other's code.
+
+@functools.cache
+def cache_suffix() -> str:
+    """What the cached kernels' names end in: ``_vmath.TAG`` and a digest of the sources.
+
+    ``_vmath.TAG`` says which vector math the machine code calls (glibc's libmvec, or
+    the scalar C library), so one setting never loads the other's code. The digest of
+    ``_UNSEEN_SOURCES`` makes an edit to ``_vmath`` or ``_sums`` compile anew: numba
+    would otherwise load kernels compiled against the old intrinsics.
     """
-    import numba
-
     from losskit._fast import _vmath
 
-    return lambda function: numba.njit(**options)(_renamed(function, _vmath.TAG))
+    digest = hashlib.blake2s(digest_size=4)
+    for name in _UNSEEN_SOURCES:
+        try:
+            digest.update(Path(__file__).with_name(name).read_bytes())
+        except OSError:  # installed without sources: the version says which code it is
+            from losskit import __version__
+
+            digest.update(__version__.encode())
+    return f"{_vmath.TAG}_{digest.hexdigest()}"
+
+
+def jit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``numba.njit(**options)``, cached under a name ending in ``cache_suffix()``."""
+    import numba
+
+    return lambda function: numba.njit(**options)(_renamed(function, cache_suffix()))
 
 
 def twins(**options: Any) -> Callable[[Callable[..., Any]], Twins]:
@@ -154,16 +178,14 @@ def twins(**options: Any) -> Callable[[Callable[..., Any]], Twins]:
     In the serial twin ``prange`` is ``range``. The serial twin is compiled from a copy
     of the function under another ``__qualname__``: numba names its cache files by
     qualified name, and its cache key does not include the ``parallel`` flag, so two
-    twins of one name would load each other's machine code. Both names carry
-    ``_vmath.TAG`` (see ``jit``). Each twin compiles on its first call.
+    twins of one name would load each other's machine code. Both names end in
+    ``cache_suffix()`` (see ``jit``). Each twin compiles on its first call.
     """
     import numba
 
-    from losskit._fast import _vmath
-
     def compile_both(function: Callable[..., Any]) -> Twins:
-        serial = _renamed(function, "_serial" + _vmath.TAG)
-        parallel = _renamed(function, _vmath.TAG)
+        serial = _renamed(function, "_serial" + cache_suffix())
+        parallel = _renamed(function, cache_suffix())
         return Twins(serial=numba.njit(parallel=False, **options)(serial),
                      parallel=numba.njit(parallel=True, **options)(parallel))
 

@@ -10,8 +10,7 @@ from numba.extending import intrinsic
 __all__ = ["accumulate"]
 
 
-@intrinsic
-def accumulate(typingctx: Any, total: Any, term: Any) -> Any:
+def _accumulate(typingctx: Any, total: Any, term: Any) -> Any:
     """``total + term`` in float64, an addition LLVM may reassociate (``fadd reassoc``).
 
     A loop ``s = accumulate(s, term_i)`` is a reduction the loop vectoriser may split
@@ -33,3 +32,7 @@ def accumulate(typingctx: Any, total: Any, term: Any) -> Any:
         return builder.fadd(arguments[0], arguments[1], flags=("reassoc",))
 
     return types.float64(types.float64, types.float64), codegen
+
+
+#: ``accumulate(total, term)`` in compiled code (numba passes the typing context).
+accumulate: Any = intrinsic(_accumulate)

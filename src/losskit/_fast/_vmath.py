@@ -28,7 +28,7 @@ calls:
 Where libmvec is missing (another C library or OS, another architecture), or
 ``LOSSKIT_VECTOR_MATH=0``, each function here *is* ``math.exp`` etc., and numba
 compiles the scalar calls as before. Compiled kernels are cached by numba under their
-qualified names; ``TAG`` is appended to those names (``losskit._fast.jit``), so the
+qualified names; ``TAG`` ends those names (``losskit._fast.cache_suffix``), so the
 machine code of one setting is never loaded under the other.
 
 Accuracy: a kernel's element may come from the vector variant (main loop) or the
