@@ -163,20 +163,22 @@ def _hypot_one(x):
 
 @_formula
 def _pseudo_huber(y_pred, y_true, params):
-    delta, delta_squared = params
+    (delta,) = params
     one = _typed(y_pred, 1.0)
-    r = (y_pred - y_true) / delta
+    e = y_pred - y_true
+    r = e / delta
     s = _hypot_one(r)
     a = abs(r)
     infinite = math.isinf(a)  # e / delta overflowed: the reference's limits, below
     # The reference's forms, with fewer divisions (vectorised, both sides of its
     # branches are computed): |r| / s for its slope (1 / hypot(1/r, 1) beyond 1), and
-    # delta^2 |r| (|r| / (1 + s)) for delta^2 |r| slope / (1/s + 1): the same numbers
-    # to a few ulp, the factors in [0, 1] (no overflow, no cancellation near 0).
+    # |r| / (1 + s) for slope / (1/s + 1): the same numbers to a few ulp, the factors
+    # in [0, 1] (no overflow, no cancellation near 0).
     slope = one if infinite else a / s
     fraction = one if infinite else a / (one + s)
     inverse = one / s
-    return delta_squared * a * fraction, delta * np.sign(r) * slope, inverse * inverse * inverse
+    return (delta * fraction * abs(e), delta * np.sign(r) * slope,
+            inverse * inverse * inverse)
 
 
 @_inline
@@ -554,7 +556,7 @@ def _huber_provider(loss: Huber) -> Kernels | None:
 @provider(PseudoHuber)
 def _pseudo_huber_provider(loss: PseudoHuber) -> Kernels | None:
     delta = loss.delta
-    return _identity_only(loss, _pseudo_huber_kernel, lambda t: (t(delta), t(delta * delta)))
+    return _identity_only(loss, _pseudo_huber_kernel, lambda t: (t(delta),))
 
 
 @provider(LogCosh)

@@ -249,23 +249,28 @@ class PseudoHuber(_ErrorLoss):
                           hessian="exact", statistic="pseudo-Huber M-estimate of location")
 
     def _scaled(self, xp: Any, e: Any) -> tuple[Any, Any]:
-        r = e / self.delta
+        # e / delta may overflow (a tiny delta): the forms below are exact at |r| = inf.
+        with np.errstate(over="ignore"):
+            r = e / self.delta
         return r, xp.hypot(xp.ones_like(r), r)
 
     def _slope(self, xp: Any, r: Any, s: Any) -> Any:
         """``|r| / s`` in ``[0, 1)``; for ``|r| > 1`` as ``1 / hypot(1/r, 1)``, finite at inf."""
         a = xp.abs(r)
         far = a > 1.0
-        a_far = xp.where(far, a, 1.0)
-        return xp.where(far, 1.0 / xp.hypot(1.0 / a_far, xp.ones_like(a)), a / s)
+        # Each side sees harmless numbers where the other is chosen (no inf / inf).
+        a_far, a_near = xp.where(far, a, 1.0), xp.where(far, 0.0, a)
+        return xp.where(far, 1.0 / xp.hypot(1.0 / a_far, xp.ones_like(a)), a_near / s)
 
     def _value_of_error(self, xp: Any, e: Any) -> Any:
         r, s = self._scaled(xp, e)
-        a = xp.abs(r)
-        # delta^2 (s - 1) = delta^2 r^2 / (s + 1): no cancellation near 0. The factor
-        # |r| / (1 + s) = slope / (1/s + 1) <= 1 cannot overflow, and stays 1 at |r| = inf.
+        # delta^2 (s - 1) = delta^2 r^2 / (s + 1) = delta |e| (|r| / (s + 1)): no
+        # cancellation near 0. The factor |r| / (1 + s) = slope / (1/s + 1) <= 1 cannot
+        # overflow, and stays 1 at |r| = inf. delta |e| rather than delta^2 |r|: delta^2
+        # underflows for delta < 1e-154 (a value of 0, or 0 * inf = NaN where e / delta
+        # overflowed), and the value is below delta |e| anyway.
         inverse_s = xp.where(xp.isinf(s), xp.zeros_like(s), 1.0 / s)
-        return (self.delta * self.delta) * a * (self._slope(xp, r, s) / (inverse_s + 1.0))
+        return self.delta * (self._slope(xp, r, s) / (inverse_s + 1.0)) * xp.abs(e)
 
     def _gradient_of_error(self, xp: Any, e: Any) -> Any:
         r, s = self._scaled(xp, e)
