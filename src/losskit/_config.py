@@ -25,11 +25,14 @@ class Settings:
     #: Use fused compiled kernels for NumPy inputs where a loss has them (needs numba,
     #: the ``fast`` extra). ``LOSSKIT_FAST=0`` in the environment turns it off.
     fast: bool = os.environ.get("LOSSKIT_FAST", "1") != "0"
-    #: Below this many elements the reference path is used: a kernel call's fixed cost
-    #: (about 6 us, serial) outweighs the saved passes over memory. Measured on 1,024
-    #: to 20,000 elements: Huber's loss_gradient 7-17 us against 40-540 us, softmax
-    #: cross-entropy 4-8x faster.
-    fast_min_size: int = 4_096
+    #: Below this many elements the reference path is used. A kernel call costs about
+    #: 6-10 us in Python, the reference path's validation and array-API dispatch 20-60
+    #: us: from 1 element to 4,096 every kernel took 0.11-0.52 of the reference's time
+    #: (mean and gradient_hessian of 10 losses, 2026-11-26). What a kernel costs
+    #: besides is paid once per process: numba and the kernel modules load on the
+    #: first call (about 0.5 s), and a kernel compiles on its first use on a machine
+    #: (about 1 s per loss and dtype; cached on disk after).
+    fast_min_size: int = 1
     #: Also use the kernels that measured slower than the reference path where they
     #: have no vector math (``losskit._fast.SLOWER``); for tests that check every kernel.
     fast_force: bool = False

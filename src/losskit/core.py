@@ -287,7 +287,7 @@ class Loss:
 
     def _fast(self, op: str, y_pred: Any, y_true: Any, sample_weight: Any,
               out: tuple[np.ndarray, ...] | None = None) -> Any:
-        """A fused kernel's result for large NumPy inputs (``losskit._fast``), or None.
+        """A fused kernel's result for NumPy inputs (``losskit._fast``), or None.
 
         With ``out`` (checked by ``_outputs``) the kernel writes into those arrays.
         """

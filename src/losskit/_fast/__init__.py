@@ -285,9 +285,11 @@ def _fits(op: str, out: tuple[np.ndarray, ...], shape: tuple[int, ...],
 
 def threads_for(size: int) -> int:
     """How many threads a kernel on ``size`` elements uses (1: the serial twin)."""
+    if size < settings.fast_parallel_min_size or settings.fast_threads == 1:
+        return 1  # before asking numba, which costs a microsecond
     numba = sys.modules["numba"]
     threads = settings.fast_threads or numba.get_num_threads()
-    if threads <= 1 or size < settings.fast_parallel_min_size:
+    if threads <= 1:
         return 1
     return min(threads, numba.config.NUMBA_NUM_THREADS)
 
