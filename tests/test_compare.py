@@ -228,6 +228,31 @@ def test_boosted_models(model: str) -> None:
     assert result.winner == "huber"
 
 
+@pytest.mark.parametrize("model", ["xgboost", "lightgbm"])
+def test_boosted_models_floor_vanishing_hessians(model: str, monkeypatch) -> None:
+    """Huber, pseudo-Huber and log-cosh train with min_hessian (their Hessians vanish far
+    from the target); losses whose Hessian does not vanish without it."""
+    pytest.importorskip(model)
+    from losskit.integrations import lightgbm as lk_lightgbm
+    from losskit.integrations import xgboost as lk_xgboost
+
+    module = lk_xgboost if model == "xgboost" else lk_lightgbm
+    built: dict[str, float] = {}
+    original = module.objective
+
+    def spy(loss, **kwargs):
+        objective = original(loss, **kwargs)
+        built[objective.loss.name] = objective.min_hessian
+        return objective
+
+    monkeypatch.setattr(module, "objective", spy)
+    X, y = regression_with_outliers(n=120)
+    lk.compare(X, y, ["huber", "log_cosh", "pseudo_huber", "squared_error", "quantile"],
+               model=model, cv=2, n_estimators=5)
+    assert built == {"huber": 0.1, "log_cosh": 0.1, "pseudo_huber": 0.1, "squared_error": 0.0,
+                     "quantile": 0.0}
+
+
 # ------------------------------------------------------------- bad input
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),

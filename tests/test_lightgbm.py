@@ -197,6 +197,22 @@ def test_loss_without_a_builtin_trains_and_improves(case):
     assert trained < 0.9 * start
 
 
+def test_min_hessian_keeps_log_cosh_from_diverging():
+    """Targets far from the start (sech^2 of 10 is 8e-9): a leaf of large residuals
+    takes the Newton step -sum g / sum h with sum h tiny. LightGBM diverges; with
+    ``min_hessian`` each step is at most max|g| / m and the loss goes down."""
+    y = 10.0 * Y_REAL + 30.0 * (RNG.random(N) < 0.2)
+    oracle = NO_BUILTIN["log_cosh"][2]
+    losses = {}
+    for floor in (0.0, 0.1):
+        objective = lk.lightgbm.objective("log_cosh", min_hessian=floor)
+        start = oracle(objective.init_score(y), y)
+        losses[floor] = oracle(with_losskit(objective, {"learning_rate": 0.3}, y, rounds=30), y)
+    print(f"log-cosh: {start:.3f} at the start; after 30 rounds {losses}")
+    assert not losses[0.0] < start  # the failure the floor is for
+    assert losses[0.1] < 0.8 * start
+
+
 def test_objective_does_not_mutate_inputs_and_matches_oracle():
     objective = lk.lightgbm.objective("bce")
     z = RNG.normal(size=N)

@@ -230,6 +230,33 @@ def test_unit_hessian_is_the_weight():
     np.testing.assert_allclose(gradient, w * np.tanh(z - y), rtol=1e-6)
 
 
+def test_min_hessian_floors_each_hessian_at_its_weight_times_it():
+    objective = lk.xgboost.objective("log_cosh", min_hessian=0.1)
+    assert repr(objective) == "lk.xgboost.objective(LogCosh(), min_hessian=0.1)"
+    z = np.zeros(5)
+    y = np.array([0.0, 0.5, 3.0, -20.0, 1e3])
+    w = np.array([1.0, 2.0, 0.5, 3.0, 0.0])
+    # Oracle: sech^2(z - y) = 1 / cosh^2, floored at 0.1 w.
+    sech2 = 1.0 / np.cosh(np.clip(z - y, -700, 700)) ** 2
+    gradient, hessian = objective(y, z, sample_weight=w)
+    np.testing.assert_allclose(hessian, np.maximum(w * sech2, 0.1 * w), rtol=1e-14, atol=0)
+    np.testing.assert_allclose(gradient, w * np.tanh(z - y), rtol=1e-14)
+    _, unweighted = objective(y, z)
+    np.testing.assert_allclose(unweighted, np.maximum(sech2, 0.1), rtol=1e-14)
+    assert unweighted[0] == 1.0  # above the floor: the loss's own Hessian
+    # Multiclass: each class's Hessian, floored per sample weight.
+    scores = RNG.normal(size=(6, 3)) * 8
+    classes = np.array([0, 1, 2, 2, 1, 0], dtype=np.float64)
+    weights = np.arange(1.0, 7.0)
+    _, exact = lk.xgboost.objective("ce")(classes, scores, sample_weight=weights)
+    _, floored = lk.xgboost.objective("ce", min_hessian=0.05)(classes, scores,
+                                                               sample_weight=weights)
+    np.testing.assert_array_equal(floored, np.maximum(exact, 0.05 * weights[:, None]))
+    for bad, error in [(-0.1, ValueError), (float("nan"), ValueError), ("0.1", TypeError)]:
+        with pytest.raises(error, match=r"min_hessian for 'lk\.xgboost\.objective'"):
+            lk.xgboost.objective("log_cosh", min_hessian=bad)
+
+
 def test_objective_does_not_mutate_inputs():
     objective = lk.xgboost.objective("ce")
     z = RNG.normal(size=(N, 3)).astype(np.float32)

@@ -69,13 +69,28 @@ def fit_boosted(model: str, X: np.ndarray, y: np.ndarray, loss: Loss,
             from None
 
 
+#: The Hessian floor (``min_hessian``) for losses whose Hessian vanishes far from the
+#: target: a tenth of their curvature at it. Without one, LightGBM with log-cosh on the
+#: bundled deliveries data (minutes, 12 to 196) ended 100 rounds at a mean loss of 102
+#: from 18 at the start; with 0.01 or 0.1, at 7.3 and 7.4 (XGBoost: 8.1 either way).
+VANISHING_HESSIAN_FLOOR = 0.1
+
+
+def _min_hessian(loss: Loss) -> float:
+    """``VANISHING_HESSIAN_FLOOR`` where the gradient is bounded and the Hessian is the
+    loss's own (Huber, pseudo-Huber, log-cosh: it tends to 0), else 0."""
+    properties = loss.properties
+    vanishing = bool(properties.bounded_gradient) and properties.hessian == "exact"
+    return VANISHING_HESSIAN_FLOOR if vanishing else 0.0
+
+
 def _fit_xgboost(X: np.ndarray, y: np.ndarray, loss: Loss, rounds: int,
                  n_classes: int) -> Fitted:
     import xgboost
 
     from losskit.integrations import xgboost as lk_xgboost
 
-    objective = lk_xgboost.objective(loss)
+    objective = lk_xgboost.objective(loss, min_hessian=_min_hessian(loss))
     params: dict[str, Any] = {"max_depth": 3, "eta": 0.1, "verbosity": 0, "nthread": 1,
                               "base_score": objective.base_score(y)}
     if n_classes > 1:
@@ -95,7 +110,7 @@ def _fit_lightgbm(X: np.ndarray, y: np.ndarray, loss: Loss, rounds: int,
 
     from losskit.integrations import lightgbm as lk_lightgbm
 
-    objective = lk_lightgbm.objective(loss)
+    objective = lk_lightgbm.objective(loss, min_hessian=_min_hessian(loss))
     params: dict[str, Any] = {"objective": objective, "learning_rate": 0.1, "num_leaves": 15,
                               "verbosity": -1, "num_threads": 1, "min_data_in_leaf": 5}
     if n_classes > 1:

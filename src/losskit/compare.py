@@ -9,7 +9,9 @@ and the winner with its margin over the runner-up and the number of folds it won
 
 Model ``"linear"`` is ``losskit.linear_model`` (features standardised on each training fold);
 ``"xgboost"`` and ``"lightgbm"`` train gradient-boosted trees with the loss as a custom
-objective (``losskit.integrations``).
+objective (``losskit.integrations``); Huber, pseudo-Huber and log-cosh, whose Hessians
+vanish far from the target, with ``min_hessian=0.1`` (leaves of large residuals would
+otherwise take huge Newton steps).
 """
 
 from __future__ import annotations

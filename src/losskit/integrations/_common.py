@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from losskit._params import check_real
 from losskit.core import Loss
 
 __all__ = [
@@ -107,15 +108,24 @@ class BoostingLoss:
         derivative is zero or undefined, with a ``SurrogateHessianWarning``).
         ``"unit"``: every Hessian is the sample weight, so each leaf moves by the
         weighted mean of the negative gradient (LightGBM's huber and quantile do this).
+    min_hessian : float, default 0
+        Each sample's Hessian is at least ``min_hessian`` times its weight. A loss with
+        a bounded gradient (log-cosh, pseudo-Huber) has a Hessian that vanishes far
+        from the target, so a leaf of large residuals takes a Newton step of
+        ``-sum g / sum h``: huge, and boosting can diverge. With a floor ``m`` a leaf
+        moves at most ``max |g| / m`` (1 / m for log-cosh, ``delta / m`` for
+        pseudo-Huber), the Newton step where the curvature is larger.
     """
 
     library = ""
 
-    def __init__(self, loss: Any, *, hessian: str = "loss") -> None:
+    def __init__(self, loss: Any, *, hessian: str = "loss", min_hessian: float = 0.0) -> None:
         owner = f"lk.{self.library}.objective"
         if hessian not in HESSIANS:
             raise ValueError(f"hessian for {owner} must be one of {list(HESSIANS)}; "
                              f"got {hessian!r}")
+        self.min_hessian = check_real(min_hessian, "min_hessian", low=0.0,
+                                      low_inclusive=True, owner=owner)
         self.loss: Loss = raw_score_loss(loss, owner=owner)
         self.hessian = hessian
         self.__name__ = self.loss.name  # libraries name callables by __name__
@@ -137,6 +147,8 @@ class BoostingLoss:
 
     def __repr__(self) -> str:
         extra = "" if self.hessian == "loss" else f", hessian={self.hessian!r}"
+        if self.min_hessian:
+            extra += f", min_hessian={self.min_hessian!r}"
         return f"lk.{self.library}.objective({self.loss!r}{extra})"
 
     @property
@@ -168,10 +180,20 @@ class BoostingLoss:
         with _one_kernel_thread():
             gradient, hessian = self.loss.gradient_hessian(y_pred, y_true, sample_weight)
         if self.hessian == "unit":
-            hessian = (np.ones_like(gradient) if sample_weight is None
-                       else np.broadcast_to(_column(sample_weight, gradient), gradient.shape)
-                       .astype(gradient.dtype))
+            hessian = self._weights_like(gradient, sample_weight)
+        elif self.min_hessian:
+            floor = self._weights_like(gradient, sample_weight)
+            floor *= gradient.dtype.type(self.min_hessian)
+            hessian = np.maximum(hessian, floor, out=floor)
         return gradient, hessian
+
+    @staticmethod
+    def _weights_like(gradient: np.ndarray, sample_weight: Any) -> np.ndarray:
+        """Each element's sample weight (1 without weights), a new array like ``gradient``."""
+        if sample_weight is None:
+            return np.ones_like(gradient)
+        return (np.broadcast_to(_column(sample_weight, gradient), gradient.shape)
+                .astype(gradient.dtype))
 
 
 class BoostingMetric:

@@ -169,7 +169,7 @@ class Metric(BoostingMetric):
         return self.__name__, value, False
 
 
-def objective(loss: Any, *, hessian: str = "loss") -> Objective:
+def objective(loss: Any, *, hessian: str = "loss", min_hessian: float = 0.0) -> Objective:
     """A LightGBM objective from ``loss`` (a ``Loss`` or a registered name).
 
     The loss takes raw scores through its canonical link (logit, softmax, log). The
@@ -179,8 +179,11 @@ def objective(loss: Any, *, hessian: str = "loss") -> Objective:
     ``init_score(y)`` and the ``keep_init_score`` callback for the starting score,
     and ``link`` for predictions. ``hessian="unit"`` replaces the Hessian by the
     sample weights (LightGBM's huber and quantile).
+    ``min_hessian=m`` keeps each Hessian at least ``m`` times its sample weight: a loss
+    whose Hessian vanishes far from the target (log-cosh, pseudo-Huber) then takes
+    leaf steps of at most ``max |g| / m`` instead of diverging.
     """
-    return Objective(loss, hessian=hessian)
+    return Objective(loss, hessian=hessian, min_hessian=min_hessian)
 
 
 def metric(loss: Any, *, raw_scores: bool = True) -> Metric:

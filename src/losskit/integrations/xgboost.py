@@ -129,7 +129,7 @@ class Metric(BoostingMetric):
         return mean_loss(self.loss, y_pred, first, weights_or_none(sample_weight))
 
 
-def objective(loss: Any, *, hessian: str = "loss") -> Objective:
+def objective(loss: Any, *, hessian: str = "loss", min_hessian: float = 0.0) -> Objective:
     """An XGBoost objective from ``loss`` (a ``Loss`` or a registered name).
 
     The loss takes raw margins through its canonical link (logit, softmax, log; see
@@ -138,8 +138,11 @@ def objective(loss: Any, *, hessian: str = "loss") -> Objective:
     weights, gives ``(n, K)`` gradients for a multiclass loss, and has
     ``base_score(y)`` for the starting score and ``link`` for predictions.
     ``hessian="unit"`` replaces the Hessian by the sample weights.
+    ``min_hessian=m`` keeps each Hessian at least ``m`` times its sample weight: a loss
+    whose Hessian vanishes far from the target (log-cosh, pseudo-Huber) then takes
+    leaf steps of at most ``max |g| / m`` instead of diverging.
     """
-    return Objective(loss, hessian=hessian)
+    return Objective(loss, hessian=hessian, min_hessian=min_hessian)
 
 
 def metric(loss: Any, *, raw_scores: bool = True) -> Metric:
