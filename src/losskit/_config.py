@@ -28,11 +28,14 @@ class Settings:
     #: Below this many elements the reference path is used. A kernel call costs about
     #: 6-10 us in Python, the reference path's validation and array-API dispatch 20-60
     #: us: from 1 element to 4,096 every kernel took 0.11-0.52 of the reference's time
-    #: (mean and gradient_hessian of 10 losses, 2026-11-26). What a kernel costs
-    #: besides is paid once per process: numba and the kernel modules load on the
-    #: first call (about 0.5 s), and a kernel compiles on its first use on a machine
-    #: (about 1 s per loss and dtype; cached on disk after).
-    fast_min_size: int = 1
+    #: (mean and gradient_hessian of 10 losses, 2026-11-26). But the first kernel call
+    #: of a process loads numba and the kernel modules (about 0.5 s), and a kernel
+    #: compiles on its first use on a machine (about 1 s per loss and dtype; cached on
+    #: disk after): one-off small evaluations (a plot's 601 points, the CLI on a small
+    #: file, doctests) stay on the reference path (a first plot of three losses on a
+    #: fresh machine: 0.3 s, against 3.0 s through the kernels). A loop over small
+    #: batches gains 3-5 times per call with ``lk.fast_path(min_size=1)``.
+    fast_min_size: int = 1_024
     #: Also use the kernels that measured slower than the reference path where they
     #: have no vector math (``losskit._fast.SLOWER``); for tests that check every kernel.
     fast_force: bool = False
