@@ -15,8 +15,9 @@ def _accumulate(typingctx: Any, total: Any, term: Any) -> Any:
 
     A loop ``s = accumulate(s, term_i)`` is a reduction the loop vectoriser may split
     into vector accumulators (LLVM vectorises a floating-point reduction only when its
-    additions may be reordered): with AVX-512 and LLVM's interleaving, 32 running sums,
-    each over every 32nd term, added together at the end of the loop. The order is
+    additions may be reordered): with AVX-512, vectors of 8 running sums (several
+    interleaved), each lane over every 8th (or 16th, 32nd) term, added together at the
+    end of the loop. The order is
     fixed by the compiled code, so a call is deterministic on a machine; a machine with
     another vector width adds in another order (the result differs in the last bits).
     As accurate as one running sum or more. Only this addition carries the flag: the

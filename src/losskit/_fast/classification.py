@@ -194,7 +194,7 @@ def _weight_of(w, i, one):
 
 # ------------------------------------------------------- elementwise drivers
 @_jit_helper
-def _block_terms(point, params, p, y, w, one, weighted):
+def _block_terms(point, params, p, y, w, one):
     """``(sum w_j L_j, sum w_j, n_invalid, zeros, negatives)`` of a block.
 
     ``accumulate`` lets LLVM vectorise the loop with vector accumulators. The block's
@@ -232,7 +232,7 @@ def _reduce(point, params, p, y, w):
         start = block * _BLOCK
         stop = min(start + _BLOCK, n)
         p_block, y_block, w_block = p[start:stop], y[start:stop], w[start:stop]
-        sums = _block_terms(point, params, p_block, y_block, w_block, one, weighted)
+        sums = _block_terms(point, params, p_block, y_block, w_block, one)
         total += sums[0]
         weight_total += sums[1] if weighted else stop - start
         invalid += sums[2]
