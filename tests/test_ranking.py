@@ -189,16 +189,19 @@ def test_approx_ndcg_by_hand_and_against_the_loop_reference() -> None:
 
 
 def lambda_loss_reference(s: np.ndarray, y: np.ndarray, weighting: str, mu: float,
-                          sigma: float) -> float:
+                          sigma: float, k: int | None = None) -> float:
     """Wang et al. (2018) as allRank's ``lambdaLoss``: sort by score, weights from
-    positions, sum over the pairs ``y_i > y_j`` of ``-w log2 sigmoid(sigma (s_i - s_j))``."""
+    positions, sum over the pairs ``y_i > y_j`` of ``-w log2 sigmoid(sigma (s_i - s_j))``;
+    with ``k``, only pairs of items both in the top ``k`` by score, and the ideal DCG of
+    the ``k`` largest gains (allRank's ``ndcg_at_k_mask[:k, :k]`` and ``maxDCGs[:, :k]``)."""
     keep = y >= 0
     s, y = s[keep], y[keep]
     order = np.argsort(-s, kind="stable")
     rank = np.empty(s.size)
     rank[order] = np.arange(1, s.size + 1)
     gains = 2.0**y - 1.0
-    ideal = sum(g / math.log2(2.0 + r) for r, g in enumerate(sorted(gains, reverse=True)))
+    ideal = sum(g / math.log2(2.0 + r)
+                for r, g in enumerate(sorted(gains, reverse=True)[:k]))
     gains = gains / ideal if ideal > 0 else 0.0 * gains
 
     def inverse_discount(r: float) -> float:
@@ -207,7 +210,7 @@ def lambda_loss_reference(s: np.ndarray, y: np.ndarray, weighting: str, mu: floa
     total = 0.0
     for i in range(s.size):
         for j in range(s.size):
-            if not y[i] > y[j]:
+            if not y[i] > y[j] or (k is not None and max(rank[i], rank[j]) > k):
                 continue
             gap = abs(rank[i] - rank[j])
             delta = abs(inverse_discount(gap) - inverse_discount(gap + 1))
@@ -233,6 +236,39 @@ def test_lambda_loss_by_hand_and_against_the_sorted_reference() -> None:
             for row in range(p.shape[0]):
                 assert loss.elementwise(p[row:row + 1], y[row:row + 1])[0] == pytest.approx(
                     lambda_loss_reference(p[row], y[row], weighting, mu, sigma), rel=1e-12)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 50])
+def test_lambda_loss_at_k_against_the_sorted_reference(k: int) -> None:
+    for weighting in ("ndcg_loss2", "ndcg_loss2pp", "lambdarank"):
+        loss = lk.get("lambda_loss", weighting=weighting, k=k)
+        p, y = loss.example(8, seed=11)
+        for row in range(p.shape[0]):
+            assert loss.elementwise(p[row:row + 1], y[row:row + 1])[0] == pytest.approx(
+                lambda_loss_reference(p[row], y[row], weighting, 10.0, 1.0, k),
+                rel=1e-12, abs=1e-15)
+    # k at least the list size: the untruncated loss, bit for bit.
+    p, y = lk.get("lambda_loss").example(8, seed=11)
+    full = lk.get("lambda_loss")
+    np.testing.assert_array_equal(lk.get("lambda_loss", k=p.shape[-1]).elementwise(p, y),
+                                  full.elementwise(p, y))
+
+
+def test_lambda_loss_at_k_ignores_pairs_below_the_top_k() -> None:
+    # Scores put items 0, 1 on top; with k = 2 only their pair counts, so swapping the
+    # relevances of the two bottom items leaves the value and the top items' gradient
+    # unchanged (the ideal DCG@2 is the same), and the bottom items get no gradient.
+    loss = lk.get("lambda_loss", k=2)
+    s = np.array([[3.0, 2.0, 1.0, 0.0]])
+    y = np.array([[1.0, 2.0, 0.0, 1.0]])
+    swapped = np.array([[1.0, 2.0, 1.0, 0.0]])
+    assert float(loss(s, y)) == float(loss(s, swapped)) > 0
+    gradient = loss.gradient(s, y)
+    np.testing.assert_array_equal(gradient[0, 2:], 0.0)
+    np.testing.assert_array_equal(gradient[0, :2], loss.gradient(s, swapped)[0, :2])
+    for bad in (2.5, True, "3"):
+        with pytest.raises(TypeError, match="k for 'lambda_loss' must be a positive integer"):
+            lk.get("lambda_loss", k=bad)
 
 
 def test_lambda_loss_jumps_where_scores_cross() -> None:
@@ -428,6 +464,7 @@ def test_bad_input_gets_a_clear_error(name: str) -> None:
     ("approx_ndcg", {"alpha": -2.0}, "alpha for 'approx_ndcg' must be > 0"),
     ("lambda_loss", {"weighting": "ndcg"}, "weighting for 'lambda_loss' must be one of"),
     ("lambda_loss", {"mu": -1.0}, "mu for 'lambda_loss' must be >= 0"),
+    ("lambda_loss", {"k": 0}, "k for 'lambda_loss' must be a positive integer or None"),
 ])
 def test_bad_hyperparameters(name: str, params: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):

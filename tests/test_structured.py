@@ -32,7 +32,7 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     "ranknet": [{"sigma": 2.0}],
     "pairwise_hinge": [{"margin": 0.5}],
     "approx_ndcg": [{"alpha": 1.0}],
-    "lambda_loss": [{"weighting": "ndcg_loss2"}, {"weighting": "lambdarank"}],
+    "lambda_loss": [{"weighting": "ndcg_loss2"}, {"weighting": "lambdarank"}, {"k": 3}],
 }
 
 

@@ -40,6 +40,7 @@ References
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -111,12 +112,13 @@ def _discount(xp: Any, rank: Any) -> Any:
     return _LN2 / xp.log1p(rank)
 
 
-def _ideal_dcg(xp: Any, target: _RankingTarget) -> Any:
-    """The ideal DCG of each list, ``(n,)``, from ideal ranks counted without a sort.
+def _ideal_dcg(xp: Any, target: _RankingTarget, k: int | None = None) -> Any:
+    """The ideal DCG of each list, ``(n,)``, from ideal ranks counted without a sort;
+    with ``k``, of its first ``k`` ranks only (the ideal DCG@k).
 
     The ideal rank of item i is ``1 + #{j: g_j > g_i} + #{j < i: g_j = g_i}`` (ties in
     relevance by position; tied items have equal gains, so the DCG does not depend on
-    how they are ordered).
+    how they are ordered, and ranks are distinct, so at most ``k`` items count).
     """
     gains = _gains(xp, target.relevance)
     g_i, g_j = _column(xp, gains), _row(xp, gains)
@@ -124,7 +126,10 @@ def _ideal_dcg(xp: Any, target: _RankingTarget) -> Any:
     valid_j = _row(xp, target.valid)
     before = (g_j > g_i) | ((g_j == g_i) & (position_j < position_i))
     rank = 1.0 + xp.sum(xp.astype(before, gains.dtype) * valid_j, axis=-1)
-    return xp.sum(gains * _discount(xp, rank), axis=-1)
+    terms = gains * _discount(xp, rank)
+    if k is not None:
+        terms = xp.where(rank <= k, terms, xp.zeros_like(terms))
+    return xp.sum(terms, axis=-1)
 
 
 def _safe_inverse(xp: Any, z: Any) -> Any:
@@ -532,6 +537,10 @@ class LambdaLoss(_Ranking):
     changes and jumps where two scores cross (``properties.smoothness = -1``:
     discontinuous, hence not convex). Gradient and Hessian diagonal are exact on each
     smooth piece (the weights held fixed, which is the paper's gradient).
+
+    ``k`` truncates it for NDCG@k, as allRank's ``lambdaLoss(k=...)``: only pairs whose
+    two items both rank in the top ``k`` under the current scores count, and ``IDCG``
+    is the ideal DCG@k. None (the default): every pair, the full IDCG.
     """
 
     formula = r"\sum_{y_i>y_j} w_{ij} \log_2(1 + e^{-\sigma(s_i - s_j)})"
@@ -539,11 +548,16 @@ class LambdaLoss(_Ranking):
     hessian_formula = r"\tfrac{\sigma^2}{\ln 2}\sum_{\text{pairs}\ni k} w\rho(1-\rho)"
 
     def __init__(self, *, weighting: str = "ndcg_loss2pp", mu: float = 10.0,
-                 sigma: float = 1.0, padding_value: float | None = -1.0,
+                 sigma: float = 1.0, k: int | None = None, padding_value: float | None = -1.0,
                  link: str | None = None, nan_policy: str = "raise") -> None:
         self.weighting = check_choice(weighting, "weighting", _WEIGHTINGS, owner="lambda_loss")
         self.mu = check_real(mu, "mu", low=0.0, low_inclusive=True, owner="lambda_loss")
         self.sigma = check_real(sigma, "sigma", low=0.0, owner="lambda_loss")
+        if k is not None and (isinstance(k, bool) or not isinstance(k, numbers.Integral)):
+            raise TypeError(f"k for 'lambda_loss' must be a positive integer or None; got {k!r}")
+        if k is not None and k < 1:
+            raise ValueError(f"k for 'lambda_loss' must be a positive integer or None; got {k!r}")
+        self.k = None if k is None else int(k)
         super().__init__(padding_value=padding_value, link=link, nan_policy=nan_policy)
 
     def _properties(self) -> Properties:
@@ -553,7 +567,7 @@ class LambdaLoss(_Ranking):
     def _weights(self, xp: Any, s: Any, t: _RankingTarget) -> Any:
         valid = t.valid
         gains = _gains(xp, t.relevance) * xp.expand_dims(
-            _safe_inverse(xp, _ideal_dcg(xp, t)), axis=-1)
+            _safe_inverse(xp, _ideal_dcg(xp, t, self.k)), axis=-1)
         position_i, position_j = _positions(xp, s)
         s_i, s_j = _column(xp, s), _row(xp, s)
         ahead = (s_j > s_i) | ((s_j == s_i) & (position_j < position_i))
@@ -569,6 +583,9 @@ class LambdaLoss(_Ranking):
             delta = xp.abs(_discount(xp, gap) - _discount(xp, gap + 1.0))
             factor = 1.0 if self.weighting == "ndcg_loss2" else self.mu
             weights = weights + factor * delta
+        if self.k is not None:
+            top = xp.astype(rank <= self.k, s.dtype)
+            weights = weights * _column(xp, top) * _row(xp, top)
         return _preferred_pairs(xp, t) * gain_gap * weights
 
     def _terms(self, xp: Any, s: Any, t: _RankingTarget, order: int) -> tuple[Any, Any, Any]:
