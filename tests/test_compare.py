@@ -231,7 +231,7 @@ def test_boosted_models(model: str) -> None:
 @pytest.mark.parametrize("model", ["xgboost", "lightgbm"])
 def test_boosted_models_floor_vanishing_hessians(model: str, monkeypatch) -> None:
     """Huber, pseudo-Huber and log-cosh train with min_hessian (their Hessians vanish far
-    from the target); losses whose Hessian does not vanish without it."""
+    from the target), the other losses without one."""
     pytest.importorskip(model)
     from losskit.integrations import lightgbm as lk_lightgbm
     from losskit.integrations import xgboost as lk_xgboost
