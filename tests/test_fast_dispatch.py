@@ -69,12 +69,16 @@ with lk.fast_path(True, min_size=0, threads=1):
 (signature,) = regression._log_cosh_kernel.serial.signatures
 code = regression._log_cosh_kernel.serial.inspect_llvm(signature)
 print(sorted(set(re.findall(r"call [^@]*@(_ZGV[a-z]N[0-9]+v_[a-z0-9]+)", code))))
+print("avx2" in _vmath._target_features())
 """
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "LOSSKIT_VECTOR_MATH": "1"}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                           text=True, timeout=300, check=True)
-    called = done.stdout
-    for function in ("exp", "expm1", "log1p", "tanh"):
+    called, wide = done.stdout.splitlines()
+    # With two lanes (SSE2 only, e.g. NUMBA_CPU_NAME=generic) LLVM's cost model widens
+    # the value loop (expm1, log1p) but may leave the derivative loops scalar.
+    functions = ("exp", "expm1", "log1p", "tanh") if wide == "True" else ("expm1", "log1p")
+    for function in functions:
         assert re.search(rf"_ZGV[bcde]N[0-9]+v_{function}'", called), (function, called)
 
 
