@@ -112,17 +112,19 @@ class SumLoss(Loss):
 
     def gradient(self, y_pred: Any, y_true: Any, sample_weight: Any = None, *,
                  out: Any = None) -> Any:
-        targets = _outputs(self, "gradient", out, 1, y_pred, y_true, sample_weight)
-        result = self._combine([loss.gradient(y_pred, y_true, sample_weight)
-                                for _, loss in self.terms])
-        return _deliver(self, "gradient", (result,), targets)[0]
+        return self._combined_derivative("gradient", y_pred, y_true, sample_weight, out)
 
     def hessian(self, y_pred: Any, y_true: Any, sample_weight: Any = None, *,
                 out: Any = None) -> Any:
-        targets = _outputs(self, "hessian", out, 1, y_pred, y_true, sample_weight)
-        result = self._combine([loss.hessian(y_pred, y_true, sample_weight)
+        return self._combined_derivative("hessian", y_pred, y_true, sample_weight, out)
+
+    def _combined_derivative(self, op: str, y_pred: Any, y_true: Any, sample_weight: Any,
+                             out: Any) -> Any:
+        """The terms' ``gradient`` or ``hessian`` (``op``), combined, into ``out``."""
+        targets = _outputs(self, op, out, 1, y_pred, y_true, sample_weight)
+        result = self._combine([getattr(loss, op)(y_pred, y_true, sample_weight)
                                 for _, loss in self.terms])
-        return _deliver(self, "hessian", (result,), targets)[0]
+        return _deliver(self, op, (result,), targets)[0]
 
     def loss_gradient(self, y_pred: Any, y_true: Any, sample_weight: Any = None, *,
                       out: Any = None) -> tuple[Any, Any]:

@@ -309,13 +309,7 @@ class Loss:
         ``out``: a NumPy array to write the result into and return (see
         ``gradient_hessian``).
         """
-        targets = _outputs(self, "gradient", out, 1, y_pred, y_true, sample_weight)
-        fast = self._fast("gradient", y_pred, y_true, sample_weight, targets)
-        if fast is not None:
-            return fast
-        batch = self._prepare(y_pred, y_true, sample_weight)
-        return _deliver(self, "gradient", (self._finish(batch, self._gradients(batch)),),
-                        targets)[0]
+        return self._derivative("gradient", y_pred, y_true, sample_weight, out)
 
     def hessian(self, y_pred: Any, y_true: Any, sample_weight: Any = None, *,
                 out: Any = None) -> Any:
@@ -324,13 +318,18 @@ class Loss:
         ``out``: a NumPy array to write the result into and return (see
         ``gradient_hessian``).
         """
-        targets = _outputs(self, "hessian", out, 1, y_pred, y_true, sample_weight)
-        fast = self._fast("hessian", y_pred, y_true, sample_weight, targets)
+        return self._derivative("hessian", y_pred, y_true, sample_weight, out)
+
+    def _derivative(self, op: str, y_pred: Any, y_true: Any, sample_weight: Any,
+                    out: Any) -> Any:
+        """``gradient`` or ``hessian`` (``op``): the fast path, else the reference's."""
+        targets = _outputs(self, op, out, 1, y_pred, y_true, sample_weight)
+        fast = self._fast(op, y_pred, y_true, sample_weight, targets)
         if fast is not None:
             return fast
         batch = self._prepare(y_pred, y_true, sample_weight)
-        return _deliver(self, "hessian", (self._finish(batch, self._hessians(batch)),),
-                        targets)[0]
+        per_sample = self._gradients(batch) if op == "gradient" else self._hessians(batch)
+        return _deliver(self, op, (self._finish(batch, per_sample),), targets)[0]
 
     def loss_gradient(
         self, y_pred: Any, y_true: Any, sample_weight: Any = None, *, out: Any = None
