@@ -271,6 +271,40 @@ def test_reductions_over_many_blocks_agree_with_reference(
                               weight=w)
 
 
+@pytest.mark.parametrize("twin", ["serial", "parallel"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("loss", [lk.BinaryCrossEntropy(), lk.BinaryCrossEntropy(pos_weight=3.0),
+                                  lk.get("focal", link="logit", alpha=0.25),
+                                  lk.get("focal", link="logit", gamma=0.5)], ids=repr)
+def test_blocks_of_hard_and_soft_labels_agree_with_reference(
+        loss: Loss, dtype: Any, twin: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reduction block whose labels are all 0 or 1 takes a cheaper formula (BCE on
+    probabilities: one logarithm per sample; focal: no soft-label branch), a block with
+    a soft label the general one: both kinds in one array, a soft label as a block's
+    last sample, and probabilities at the clipping bounds."""
+    rng = np.random.default_rng(12)
+    n = 5 * 1024 + 13
+    y_true = rng.integers(0, 2, n).astype(dtype)
+    y_true[1024:2048] = rng.random(1024)  # the second block: soft labels
+    y_true[4 * 1024 - 1] = 0.5  # the fourth: one soft label, its last
+    if loss.link.name == "identity":
+        y_pred = rng.random(n)
+        y_pred[:8] = [0.0, 1.0, 1e-300, 1.0 - 1e-16, 0.0, 1.0, 0.5, 1e-8]
+        y_true[:8] = [0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0]
+    else:
+        y_pred = rng.normal(size=n) * 4.0
+    y_pred = y_pred.astype(dtype)
+    weight = _weights(rng, n, dtype)
+    rtol = 1e-14 if dtype is np.float64 else 4e-6
+    with fast_twin(twin, n):
+        for w in (None, weight):
+            for op in ("mean", "sum"):
+                fast = _fast(loss, op, y_pred, y_true, w, monkeypatch)
+                reference = _reference(loss, op, y_pred, y_true, w)
+                _assert_agree(fast, reference, op, f"{loss!r} {op} {twin}", rtol=rtol,
+                              weight=w)
+
+
 def _invalid_inputs(case: Case, dtype: Any) -> list[tuple[str, Any, Any, Any]]:
     """(what, y_pred, y_true, sample_weight) that the reference path rejects."""
     rng = np.random.default_rng(3)

@@ -140,7 +140,7 @@ def _renamed(function: Callable[..., Any], suffix: str) -> Callable[..., Any]:
 
 #: Modules whose code numba compiles into the kernels (intrinsics) without seeing them:
 #: its cache is invalidated only when a kernel's own source file changes.
-_UNSEEN_SOURCES = ("_vmath.py", "_sums.py")
+_UNSEEN_SOURCES = ("__init__.py", "_vmath.py", "_sums.py", "_f32math.py")
 
 
 @functools.cache
@@ -186,10 +186,45 @@ def twins(**options: Any) -> Callable[[Callable[..., Any]], Twins]:
     def compile_both(function: Callable[..., Any]) -> Twins:
         serial = _renamed(function, "_serial" + cache_suffix())
         parallel = _renamed(function, cache_suffix())
-        return Twins(serial=numba.njit(parallel=False, **options)(serial),
-                     parallel=numba.njit(parallel=True, **options)(parallel))
+        return Twins(serial=_widened(numba.njit(parallel=False, **options)(serial)),
+                     parallel=_widened(numba.njit(parallel=True, **options)(parallel)))
 
     return compile_both
+
+
+def _widened(dispatcher: Any) -> Any:
+    """``dispatcher``, compiling its float32 signatures with full-width vectors.
+
+    LLVM's loop vectoriser sizes its vectors by the widest type a loop loads, stores or
+    accumulates: a float32 loop that sums its terms in float64 (``_sums.accumulate``)
+    or counts invalid samples in int64 runs its float32 arithmetic on half-width vectors
+    (8 lanes with AVX-512, where 16 fit). The option ``-vectorizer-maximize-bandwidth``
+    sizes them by the narrowest type instead; it is an LLVM-wide setting, so it is set
+    only while a float32 signature of a driver compiles, under numba's compiler lock
+    (no other compilation runs meanwhile), and reset to LLVM's default after.
+    """
+    from numba import types
+    from numba.core.compiler_lock import global_compiler_lock
+
+    compile_signature = dispatcher.compile
+
+    def compile(signature: Any) -> Any:
+        arguments = signature if isinstance(signature, tuple) else signature.args
+        single = any(isinstance(a, types.Array) and a.dtype == types.float32
+                     for a in arguments)
+        if not single:
+            return compile_signature(signature)
+        import llvmlite.binding as ll
+
+        with global_compiler_lock:
+            ll.set_option("losskit", "-vectorizer-maximize-bandwidth=true")
+            try:
+                return compile_signature(signature)
+            finally:
+                ll.set_option("losskit", "-vectorizer-maximize-bandwidth=false")
+
+    dispatcher.compile = compile
+    return dispatcher
 
 
 def available() -> bool:

@@ -247,10 +247,13 @@ def _poisson_identity(y_pred, y_true, params):
     return mu - _xlogy(y, mu), _typed(mu, 1.0) - y / mu, y / (mu * mu)
 
 
+# The log-link formulas' exponentials: in float32 ``inline_exp`` (``_f32math``), which
+# took 0.55-0.69 of libmvec's time in their value loops (the kernels' float32 mean,
+# n = 10^7, 2 threads, the 2-core development machine, 2026-11-26; the same in float64).
 @_inline
 def _poisson_log(y_pred, y_true, params):
     z, y = y_pred, y_true
-    exp_z = vm.exp(z)
+    exp_z = vm.inline_exp(z)
     return exp_z - y * z, exp_z - y, exp_z
 
 
@@ -264,7 +267,7 @@ def _gamma_identity(y_pred, y_true, params):
 @_inline
 def _gamma_log(y_pred, y_true, params):
     z, y = y_pred, y_true
-    y_exp = y * vm.exp(-z)
+    y_exp = y * vm.inline_exp(-z)
     return z + y_exp, _typed(z, 1.0) - y_exp, y_exp
 
 
@@ -298,8 +301,8 @@ def _tweedie_log(y_pred, y_true, params):
     # The two exponentials of the general form serve every case (p = 1: e^{(2-p) z} is
     # e^z; p = 2: e^{(1-p) z} is e^{-z}): vectorised, each case's own exp would be
     # computed for every sample, four calls instead of two.
-    exp_two = vm.exp(two_minus_p * z)
-    exp_one = vm.exp(one_minus_p * z)
+    exp_two = vm.inline_exp(two_minus_p * z)
+    exp_one = vm.inline_exp(one_minus_p * z)
     if case == _POISSON:
         value = exp_two - y * z
     elif case == _GAMMA:
