@@ -13,7 +13,11 @@ changes behaviour.
 
 Transcendental functions come from ``_vmath``: glibc's vector ``exp``/``log``/... where
 available (the kernels' loops are vectorised around them), the scalar C library
-elsewhere; ``SLOWER`` lists the kernels that lose to the reference path then.
+elsewhere; ``SLOWER`` lists the kernels that lose to the reference path then. In
+float32, formulas that measured faster with them call ``_f32math``'s ``exp``, ``log``
+and ``log1p`` instead: Cephes' polynomials inlined into the loop. Float32 drivers are
+compiled with vectors as wide as the registers hold (``_widened``), which LLVM would
+otherwise size by the float64 sums and int64 counts in their loops.
 
 Kernel modules register a *provider* per loss class: ``provider(loss)`` returns a
 ``Kernels`` (one callable per operation it supports) or None for parameters it does

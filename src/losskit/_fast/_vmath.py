@@ -242,16 +242,16 @@ def _inlined(name: str, double: Any) -> Any:
 
     single = getattr(_f32math, name + "f").py_func
 
-    def function(x):  # type: ignore[no-untyped-def]
+    def function(x):
         return getattr(math, name)(x)
 
     function.__name__ = function.__qualname__ = f"inline_{name}"
 
-    def double_precision(x):  # type: ignore[no-untyped-def]
+    def double_precision(x):
         return double(x)
 
     @overload(function, inline="always")
-    def _typed(x):  # type: ignore[no-untyped-def]
+    def _typed(x):
         if x == types.float32:
             return single
         if x == types.float64:

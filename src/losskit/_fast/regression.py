@@ -247,9 +247,9 @@ def _poisson_identity(y_pred, y_true, params):
     return mu - _xlogy(y, mu), _typed(mu, 1.0) - y / mu, y / (mu * mu)
 
 
-# The log-link formulas' exponentials: in float32 ``inline_exp`` (``_f32math``), which
-# took 0.55-0.69 of libmvec's time in their value loops (the kernels' float32 mean,
-# n = 10^7, 2 threads, the 2-core development machine, 2026-11-26; the same in float64).
+# The log-link formulas' exponentials: ``inline_exp``, in float32 ``_f32math``'s, with
+# which their float32 means took 0.55-0.69 of the time with libmvec's (n = 10^7, 2
+# threads, the 2-core development machine, 2026-11-26); in float64 libmvec's.
 @_inline
 def _poisson_log(y_pred, y_true, params):
     z, y = y_pred, y_true
