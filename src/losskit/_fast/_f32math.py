@@ -203,9 +203,10 @@ def _log_split(m, e):
 def log1pf(x):
     """``log(1 + x)`` for a float32 ``x``: ``log(u) + (x - (u - 1)) / u``, ``u = 1 + x``.
 
-    ``u - 1`` is exact (Sterbenz, or ``u`` an integer), so ``x - (u - 1)`` is the
-    rounding error of ``u`` exactly and ``/ u`` its first-order effect on the log.
-    Where ``u`` rounds to 1, ``log1p(x)`` is ``x`` to within half an ulp.
+    For ``u`` in ``[1/2, 2]`` ``u - 1`` is exact (Sterbenz), so ``x - (u - 1)`` is the
+    rounding error of ``u`` exactly and ``/ u`` its first-order effect on the log;
+    beyond, the correction is below an ulp of the log. Where ``u`` rounds to 1,
+    ``log1p(x)`` is ``x`` to within half an ulp.
     """
     one = _f(1.0)
     u = x + one
