@@ -14,10 +14,13 @@ library and back, and runs functions under ``jax.jit`` for JAX.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import math
 import re
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -267,6 +270,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if name == test_name and re.fullmatch(regex, case_id):
                 item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
                 break
+
+
+# ------------------------------------------------- scripts and examples as modules
+def load_module(path: Path) -> types.ModuleType:
+    """The Python file at ``path`` (a script or an example, not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # ---------------------------------------------- fast path (tests/test_fast_*.py)

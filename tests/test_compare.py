@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import losskit as lk
+from conftest import load_module
 from losskit.compare import _folds, infer_task, residual_outliers
 from losskit.data import load
 from losskit.metrics import classification as cm
@@ -306,14 +307,10 @@ def test_a_boosted_model_without_its_library_says_what_to_install(
 
 # ------------------------------------------------------------------ the data
 def test_bundled_csv_is_what_the_script_generates() -> None:
-    import importlib.util
     from pathlib import Path
 
     script = Path(__file__).resolve().parents[1] / "scripts" / "make_datasets.py"
-    spec = importlib.util.spec_from_file_location("make_datasets", script)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_module(script)
     generated = module.deliveries()
     data = load("deliveries")
     np.testing.assert_allclose(data.X, generated[:, :4], atol=1e-9)

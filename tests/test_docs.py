@@ -6,9 +6,10 @@ loss, the status of every check. A change in what check finds fails here until t
 is regenerated with ``python scripts/make_check_docs.py``.
 """
 
-import importlib.util
 import re
 from pathlib import Path
+
+from conftest import load_module
 
 ROOT = Path(__file__).resolve().parent.parent
 VERDICT = re.compile(r"^\s+(PASS|FAIL|INFO|SKIP)\s+(\w+)", re.MULTILINE)
@@ -20,12 +21,7 @@ def verdicts(page: str) -> list[list[tuple[str, str]]]:
 
 
 def test_the_checking_page_is_up_to_date() -> None:
-    spec = importlib.util.spec_from_file_location("make_check_docs",
-                                                  ROOT / "scripts" / "make_check_docs.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    fresh = module.render()
+    fresh = load_module(ROOT / "scripts" / "make_check_docs.py").render()
     committed = (ROOT / "docs" / "checking-losses.md").read_text()
     assert verdicts(fresh) == verdicts(committed), (
         "docs/checking-losses.md is out of date: run python scripts/make_check_docs.py")

@@ -1,13 +1,13 @@
 """``losskit._fast._f32math``: float32 exp, log and log1p against float64, and the
 float32 drivers' full-width vectors (``losskit._fast._widened``)."""
 
-import importlib.util
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import load_module
 from losskit import _fast
 
 pytest.importorskip("numba")
@@ -28,11 +28,7 @@ SPECIAL = np.array([
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("f32math_ulps", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(SCRIPT)
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,11 @@
 """scripts/make_gallery.py runs, and docs/gallery.md links every image it draws."""
 
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
+
+from conftest import load_module
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -18,12 +19,7 @@ SEED_FIGURES = ["landscape", "losses_and_gradients", "asymmetric_and_quantile",
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("make_gallery",
-                                                  ROOT / "scripts" / "make_gallery.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(ROOT / "scripts" / "make_gallery.py")
 
 
 def linked(page: Path) -> list[str]:

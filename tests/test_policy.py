@@ -8,7 +8,6 @@ baseline recomputed by hand.
 
 from __future__ import annotations
 
-import importlib.util
 import pickle
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 import torch
 
 import losskit as lk
+from conftest import load_module
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "reinforce_exact_match.py"
 
@@ -217,11 +217,7 @@ def test_bad_input_is_named():
 
 # ------------------------------------------------------------- the example
 def _example_module():
-    spec = importlib.util.spec_from_file_location("reinforce_exact_match", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(EXAMPLE)
 
 
 def test_reinforce_raises_exact_match():

@@ -142,8 +142,9 @@ def _renamed(function: Callable[..., Any], suffix: str) -> Callable[..., Any]:
     return copy
 
 
-#: Modules whose code numba compiles into the kernels (intrinsics) without seeing them:
-#: its cache is invalidated only when a kernel's own source file changes.
+#: Modules that shape the kernels' machine code without numba seeing them (intrinsics,
+#: inlined float32 math, and this module's ``_widened`` compile setting): numba
+#: invalidates its cache only when a kernel's own source file changes.
 _UNSEEN_SOURCES = ("__init__.py", "_vmath.py", "_sums.py", "_f32math.py")
 
 
@@ -153,8 +154,8 @@ def cache_suffix() -> str:
 
     ``_vmath.TAG`` says which vector math the machine code calls (glibc's libmvec, or
     the scalar C library), so one setting never loads the other's code. The digest of
-    ``_UNSEEN_SOURCES`` makes an edit to ``_vmath`` or ``_sums`` compile anew: numba
-    would otherwise load kernels compiled against the old intrinsics.
+    ``_UNSEEN_SOURCES`` makes an edit to any of them compile anew: numba would
+    otherwise load kernels compiled against the old intrinsics or settings.
     """
     from losskit._fast import _vmath
 

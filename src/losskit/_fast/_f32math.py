@@ -159,18 +159,12 @@ def _reduce(x):
 
 
 @_inline
-def _exp_minus_one_reduced(r):
-    """``r + r^2 P(r)``: ``exp(r) - 1`` for a reduced ``r``."""
+def expf(x):
+    """``exp(x)`` for a float32 ``x``: ``2^n (1 + r + r^2 P(r))``."""
+    n, r = _reduce(x)
     p = fmuladd(fmuladd(fmuladd(fmuladd(fmuladd(_P[0], r, _P[1]), r, _P[2]), r, _P[3]), r,
                         _P[4]), r, _P[5])
-    return fmuladd(p, r * r, r)
-
-
-@_inline
-def expf(x):
-    """``exp(x)`` for a float32 ``x``."""
-    n, r = _reduce(x)
-    result = scale(_exp_minus_one_reduced(r) + _f(1.0), n)
+    result = scale(fmuladd(p, r * r, r) + _f(1.0), n)
     return select(x != x, x, result)
 
 
