@@ -1,5 +1,5 @@
-"""``losskit._fast._f32math``: float32 exp, log and log1p against float64, and the
-float32 drivers' full-width vectors (``losskit._fast._widened``)."""
+"""``losskit._fast._f32math``: float32 exp, log, log1p and log-cosh against float64,
+and the float32 drivers' full-width vectors (``losskit._fast._widened``)."""
 
 import re
 from pathlib import Path
@@ -9,20 +9,27 @@ import pytest
 
 from conftest import load_module
 from losskit import _fast
+from losskit.numerics import log_cosh
 
 pytest.importorskip("numba")
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "f32math_ulps.py"
 #: Largest errors in ulps over every float32 input (``python scripts/f32math_ulps.py``,
-#: 2026-11-26, FMA target): exp 1.010, log 0.827, log1p 1.437. Without FMA the
-#: multiply-adds round twice: the bounds leave room for that.
-BOUNDS = {"exp": 1.5, "log": 1.0, "log1p": 2.0}
+#: 2026-11-26, FMA target): exp 1.010, log 0.827, log1p 1.437, log_cosh 1.303. Without
+#: FMA the multiply-adds round twice: the bounds leave room for that.
+BOUNDS = {"exp": 1.5, "log": 1.0, "log1p": 2.0, "log_cosh": 2.0}
+#: The float32 functions whose zeros, infinities and NaNs (signs included) the
+#: compiled ones must give.
+FLOAT32 = {"exp": np.exp, "log": np.log, "log1p": np.log1p, "log_cosh": log_cosh}
 SPECIAL = np.array([
     0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 2.0, 0.5,
     1e-45, -1e-45, 1.1754942e-38, 1.1754944e-38, 3.4028235e38, -3.4028235e38,
     88.72283, 88.72284, 89.0, -87.33654, -87.33655, -103.27893, -103.97208, -103.972084,
     -104.0, 5.9604645e-8, -5.9604645e-8, 2.9802322e-8, -2.9802322e-8, 1e-30, -1e-30,
     -0.99999994, 0.99999994, 1.0000001, 16777216.0, -0.5, 0.70710677, 0.7071068, 1.4142135,
+    # log_cosh: x^2 / 2 at the smallest subnormal and the smallest normal number, the
+    # exp's argument -2|x| where its result underflows.
+    1.6e-23, 1.7e-23, 1.5407439e-19, 44.0, 52.0, 75.0, -75.0,
 ], dtype=np.float32)
 
 
@@ -62,7 +69,7 @@ def test_special_values_and_thresholds_are_numpys(script, evaluators, name):
     assert err.max() <= BOUNDS[name]
     # Zeros, infinities and NaNs as NumPy's float32 functions give them, signs included.
     with np.errstate(all="ignore"):
-        numpy = getattr(np, name)(values)
+        numpy = FLOAT32[name](values)
     got, numpy = got[~ordinary], numpy[~ordinary]
     assert np.array_equal(np.isnan(got), np.isnan(numpy))
     number = ~np.isnan(got)

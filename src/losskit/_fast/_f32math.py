@@ -1,4 +1,4 @@
-r"""Single-precision ``exp``, ``log`` and ``log1p`` as straight-line arithmetic.
+r"""Single-precision ``exp``, ``log``, ``log1p`` and log-cosh as straight-line arithmetic.
 
 libmvec's vector functions (``_vmath``) are calls: every 16 float32 lanes pay a call,
 and every vector live across it is spilled to the stack and reloaded (the vector ABI
@@ -8,8 +8,11 @@ scheduled with the loss's other arithmetic, and vectorised by LLVM on any target
 Summing ``exp(z) - y z`` over 10^7 float32 elements took 3.4 ms this way, 6.0 ms with
 libmvec's ``expf`` and 6.2 ms under ``jax.jit`` (one thread, the 2-core development
 machine, 2026-11-26). Not every formula gains: where several functions and branches
-share a loop (focal loss, log-cosh) the calls measured faster. ``_vmath.inline_exp``
-etc. offer these functions to the formulas that measured faster with them.
+share a loop (focal loss; log-cosh as ``expm1`` and ``log1p``) the calls measured
+faster. ``_vmath.inline_exp`` etc. offer these functions to the formulas that measured
+faster with them. ``log_coshf`` is log-cosh's value in one function (polynomials fitted
+by ``scripts/fit_log_cosh_f32.py``, Cephes' ``exp`` between), 0.6 of the time of the
+two calls.
 
 The algorithms and coefficients are Cephes' (Stephen L. Moshier, Cephes Math Library
 2.2, ``expf.c`` and ``logf.c``; Moshier, *Methods and Programs for Mathematical
@@ -26,7 +29,8 @@ arithmetic", 1991, section on theorem 4). Special values are NumPy's (``inf``, `
 
 Accuracy, against float64 on every one of the 2^32 float32 inputs
 (``scripts/f32math_ulps.py``, FMA target): at most 1.010 ulp for ``exp``, 0.827 for
-``log``, 1.437 for ``log1p``; libmvec documents up to 4 ulp for its functions. The
+``log``, 1.437 for ``log1p``, 1.303 for ``log_cosh``; libmvec documents up to 4 ulp for
+its functions. The
 test suite checks every 257th input and the special values and thresholds.
 """
 
@@ -38,7 +42,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["expf", "fmuladd", "log1pf", "logf", "scale", "select", "split"]
+__all__ = ["expf", "fmuladd", "log1pf", "log_coshf", "logf", "scale", "select", "split"]
 
 _f = np.float32
 
@@ -112,14 +116,16 @@ def _split(typingctx: Any, x: Any) -> Any:
 
 def _select(typingctx: Any, condition: Any, a: Any, b: Any) -> Any:
     """``a if condition else b`` as one ``select`` instruction: no branch in numba's IR
-    (whose inliner mishandles the branches of nested conditional expressions)."""
-    if not (isinstance(condition, types.Boolean) and a == b == types.float32):
+    (whose inliner mishandles the branches of nested conditional expressions). For
+    float32 and float64 ``a`` and ``b`` of one type."""
+    if not (isinstance(condition, types.Boolean) and a == b
+            and a in (types.float32, types.float64)):
         return None
 
     def codegen(context: Any, builder: Any, signature: Any, arguments: Any) -> Any:
         return builder.select(*arguments)
 
-    return types.float32(condition, a, b), codegen
+    return a(condition, a, b), codegen
 
 
 fmuladd: Any = intrinsic(_fmuladd)
@@ -207,3 +213,44 @@ def log1pf(x):
     corrected = logf(u) + (x - (u - one)) / u
     result = select(u == one, x, corrected)
     return select(x == _f(np.inf), x, select(u == _f(0.0), _f(-np.inf), result))
+
+
+# log_coshf's polynomials (``scripts/fit_log_cosh_f32.py``, highest degree first):
+# log cosh(x) = x^2 C(x^2) for |x| < 1, relative error 6.8e-9; log1p(t) = t L(t) for
+# t = exp(-2|x|) in [0, e^-2], relative error 1.1e-8.
+_C = tuple(_f(c) for c in (8.657097155e-05, -5.562256838e-04, 2.077346998e-03,
+                           -6.710437917e-03, 2.221657493e-02, -8.333299249e-02,
+                           4.999999966e-01))
+_L = tuple(_f(c) for c in (1.528532144e-01, -2.447518711e-01, 3.330872636e-01,
+                           -4.999959092e-01, 9.999999890e-01))
+_TWO_50, _TWO_M100 = _f(2.0**50), _f(2.0**-100)
+
+
+@_inline
+def log_coshf(x):
+    """``log(cosh(x))`` for a float32 ``x``: two polynomials and an ``exp``, no division.
+
+    Below ``|x| = 1``, ``x^2 C(x^2)``, with ``x^2`` as the exact sum ``h + l`` of its
+    rounding and its error (``fmuladd``), computed on ``x 2^50`` so that neither
+    underflows and scaled back by ``2^-100`` at the end (one rounding, also into the
+    subnormals). From 1, ``|x| - ln 2 + log1p(t)`` with ``t = exp(-2|x|)`` at most
+    ``e^-2``: the log1p is a polynomial in ``t``, and ``ln 2`` is subtracted in
+    Cephes' two parts (``|x| - 0.693359375`` is exact below 2). Both are computed for
+    every lane and one is selected; ``inf`` gives ``inf``, NaN NaN.
+    """
+    a = abs(x)
+    scaled = a * _TWO_50
+    h = scaled * scaled
+    low = fmuladd(scaled, scaled, -h)
+    u = h * _TWO_M100
+    c = fmuladd(fmuladd(fmuladd(_C[0], u, _C[1]), u, _C[2]), u, _C[3])
+    c = fmuladd(fmuladd(fmuladd(c, u, _C[4]), u, _C[5]), u, _C[6])
+    small = fmuladd(h, c, low * c) * _TWO_M100
+    n, r = _reduce(_f(-2.0) * a)
+    p = fmuladd(fmuladd(fmuladd(fmuladd(fmuladd(_P[0], r, _P[1]), r, _P[2]), r, _P[3]), r,
+                        _P[4]), r, _P[5])
+    t = scale(fmuladd(p, r * r, r) + _f(1.0), n)
+    log1p_t = fmuladd(fmuladd(fmuladd(fmuladd(_L[0], t, _L[1]), t, _L[2]), t, _L[3]), t,
+                      _L[4]) * t
+    large = (a - _LN2_HIGH) + (log1p_t - _LN2_LOW)
+    return select(a < _f(1.0), small, large)

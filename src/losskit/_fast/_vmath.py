@@ -46,8 +46,8 @@ import platform
 import sys
 from typing import Any
 
-__all__ = ["ENABLED", "TAG", "exp", "expm1", "inline_exp", "inline_log", "inline_log1p", "log",
-           "log1p", "pow", "sinh", "tanh"]
+__all__ = ["ENABLED", "TAG", "by_precision", "exp", "expm1", "inline_exp", "inline_log",
+           "inline_log1p", "log", "log1p", "pow", "sinh", "tanh"]
 
 #: name -> number of arguments (glibc's names; float32 adds ``f``).
 FUNCTIONS = {"exp": 1, "expm1": 1, "log": 1, "log1p": 1, "sinh": 1, "tanh": 1, "pow": 2}
@@ -232,33 +232,45 @@ else:
     sinh, tanh, pow = math.sinh, math.tanh, math.pow
 
 
-def _inlined(name: str, double: Any) -> Any:
-    """``name`` for compiled code: ``_f32math``'s arithmetic for float32, ``double``
-    (this module's function) for float64."""
+def by_precision(name: str, single: Any, double: Any) -> Any:
+    """A function ``name`` for compiled code that is ``single`` on a float32 argument
+    and ``double`` on a float64 one, inlined into numba's IR (both take one argument,
+    named ``x``).
+
+    A function compiled with ``inline="always"`` is inlined as its Python source
+    (``py_func``): inlining a call to it from a wrapper, two levels deep, left numba's
+    IR with variables out of scope where it has branches (a NumbaIRAssumptionWarning).
+    """
     from numba import types
     from numba.extending import overload
 
-    from losskit._fast import _f32math
-
-    single = getattr(_f32math, name + "f").py_func
-
     def function(x):
-        return getattr(math, name)(x)
+        raise TypeError(f"{name} is for compiled code")
 
-    function.__name__ = function.__qualname__ = f"inline_{name}"
+    function.__name__ = function.__qualname__ = name
 
-    def double_precision(x):
-        return double(x)
+    def source(compiled: Any) -> Any:
+        if getattr(compiled, "targetoptions", {}).get("inline") == "always":
+            return compiled.py_func
+
+        def call(x):
+            return compiled(x)
+
+        return call
+
+    implementations = {types.float32: source(single), types.float64: source(double)}
 
     @overload(function, inline="always")
     def _typed(x):
-        if x == types.float32:
-            return single
-        if x == types.float64:
-            return double_precision
-        return None
+        return implementations.get(x)
 
     return function
+
+
+def _inlined(name: str, double: Any) -> Any:
+    from losskit._fast import _f32math
+
+    return by_precision(f"inline_{name}", getattr(_f32math, name + "f"), double)
 
 
 # In float32, a formula may call these instead: inlined arithmetic, no call (see
