@@ -16,7 +16,9 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import math
+import os
 import re
+import time
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -248,6 +250,41 @@ def xp(request: pytest.FixtureRequest) -> Iterator[Backend]:
 def eager_xp(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """The eager libraries with mutable arrays: for dtype, mutation and extreme tests."""
     yield BACKENDS[request.param]()
+
+
+# ------------------------------------------------- kernels compiled ahead
+#: What compiling the kernels ahead took (``pytest_report_header`` prints it).
+_AHEAD = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, compile every fused kernel before the workers start.
+
+    Each worker would otherwise compile every kernel its tests touch, and on a fresh
+    machine (CI) the workers compile the same ones side by side: compiling accounts for
+    most of a cold run. ``losskit compile`` shares the work among as many processes as
+    there are workers, then the workers load from numba's cache (about 2 s when it is
+    already warm). ``LOSSKIT_TEST_COMPILE=0`` skips it.
+    """
+    workers = getattr(config.option, "numprocesses", None)
+    if hasattr(config, "workerinput") or not workers or os.environ.get(
+            "LOSSKIT_TEST_COMPILE", "1") == "0":
+        return
+    from losskit._fast import _compile
+
+    jobs = workers if isinstance(workers, int) else _compile.default_jobs()
+    start = time.perf_counter()
+    try:
+        compiled = _compile.compile_kernels(jobs=jobs)
+    except Exception as error:  # the tests compile lazily instead, and say what failed
+        config.stash[_AHEAD] = f"losskit: compiling the kernels ahead failed: {error}"
+        return
+    config.stash[_AHEAD] = (f"losskit: {len(compiled)} kernels compiled or loaded ahead in "
+                            f"{time.perf_counter() - start:.1f} s ({jobs} processes)")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return config.stash.get(_AHEAD, None)
 
 
 # ------------------------------------------------------------ known failures

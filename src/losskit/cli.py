@@ -1,5 +1,5 @@
-"""The ``losskit`` command line: ``list``, ``show NAME``, ``check``, and (from
-``losskit._cli_compare``) ``compare``, ``recommend``, ``plot`` and ``landscape``.
+"""The ``losskit`` command line: ``list``, ``show NAME``, ``check``, ``compile``, and
+(from ``losskit._cli_compare``) ``compare``, ``recommend``, ``plot`` and ``landscape``.
 
 Built from the registry, so a newly registered loss appears without touching this
 file. typer and rich (the ``cli`` extra) are imported here only, never by
@@ -13,6 +13,7 @@ import inspect
 import math
 import os
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from losskit.core import Loss
@@ -386,6 +387,32 @@ def make_app() -> typer.Typer:
                            f"({report.seconds:.2f} s)"))
         if not report.passed:
             raise typer.Exit(code=1)
+
+    @app.command("compile")
+    def compile_command(
+        dtype: str = typer.Option(
+            "both", "--dtype", help="float32, float64 or both."),
+        jobs: int = typer.Option(
+            0, "--jobs", "-j", help="Processes sharing the work (default: the usable cores)."),
+    ) -> None:
+        """Compile every fast-path kernel now, into numba's cache (for an image or CI)."""
+        from losskit._fast import _compile
+
+        if dtype not in ("float32", "float64", "both"):
+            fail(f"--dtype must be float32, float64 or both; got {dtype!r}")
+        if jobs < 0:
+            fail(f"--jobs must be a positive integer (0: the usable cores); got {jobs}")
+        if not _compile.groups():
+            fail('the fast path needs numba: pip install "losskit[fast]"')
+        dtypes = _compile.DTYPES if dtype == "both" else (dtype,)
+        start = time.perf_counter()
+        compiled = _compile.compile_kernels(dtypes=dtypes, jobs=jobs or _compile.default_jobs())
+        elapsed = time.perf_counter() - start
+        losses = sorted({done.loss for done in compiled})
+        twins = "serial and parallel" if any(done.parallel for done in compiled) else "serial"
+        typer.echo(f"{len(losses)} losses, {'/'.join(dtypes)}, {twins}: kernels compiled or "
+                   f"loaded from numba's cache in {elapsed:.1f} s")
+        typer.echo(f"losses: {', '.join(losses)}")
 
     from losskit._cli_compare import add_commands
 

@@ -102,6 +102,9 @@ class Kernels:
     loss_gradient: Callable[..., int] | None = None
     gradient_hessian: Callable[..., int] | None = None
     multiclass: bool = False
+    #: The compiled drivers (``Twins``) behind these kernels: losses that share one
+    #: compile it once (``losskit._fast._compile`` groups them).
+    drivers: tuple[Any, ...] = ()
 
 
 def provider(cls: type) -> Callable[[Callable[[Any], Kernels | None]], Any]:

@@ -369,7 +369,8 @@ def _elementwise(kind: int, params: dict[Any, np.ndarray]) -> Kernels:
                                  out_gradient, out_hessian)
 
     return Kernels(reduce=reduce, values=values, loss_gradient=loss_gradient,
-                   gradient_hessian=gradient_hessian)
+                   gradient_hessian=gradient_hessian,
+                   drivers=(_elementwise_reduce, _elementwise_fill))
 
 
 def _per_dtype(make: Any) -> dict[Any, np.ndarray]:
@@ -787,5 +788,6 @@ def _cross_entropy(loss: CrossEntropy) -> Kernels | None:
         loss_gradient=loss_gradient,
         gradient_hessian=gradient_hessian,
         multiclass=True,
+        drivers=(_softmax_ce_reduce, _softmax_ce_fill),
     )
 

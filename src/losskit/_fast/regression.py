@@ -546,7 +546,7 @@ def _kernels(loss: Any, driver: Any, params_of: ParamsOf | None = None) -> Kerne
                           params, domain)[2])
 
     return Kernels(reduce=reduce, values=values, loss_gradient=loss_gradient,
-                   gradient_hessian=gradient_hessian)
+                   gradient_hessian=gradient_hessian, drivers=(driver,))
 
 
 def _identity_only(loss: Any, driver: Any, params_of: ParamsOf | None = None) -> Kernels | None:
