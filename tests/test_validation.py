@@ -9,6 +9,7 @@ are present (``skip`` otherwise). Also: no public method mutates its inputs, and
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -281,6 +282,41 @@ def test_bad_hyperparameter_of_another_family() -> None:
     require(loss_name)
     assert_error(lambda: lk.get(loss_name, link="log"), ValueError, "link", "'log'")
     assert_error(lambda: lk.get(loss_name, eps=1.0), ValueError, "eps", "'binary_cross_entropy'")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=lambda t: t.__name__)
+def test_an_eps_below_the_dtypes_resolution_clips_inside_zero_and_one(dtype: Any) -> None:
+    """``eps=1e-300`` is below half an ulp of 1 in both dtypes (and below float32's
+    smallest number): probabilities are clipped to ``[max(eps, smallest normal), the
+    largest number below 1]`` instead, so a label at a bound that ``p`` reaches gives a
+    finite loss and gradient, not ``0 * log(0)`` (NaN) with NumPy's warnings."""
+    info = np.finfo(dtype)
+    low, high = max(1e-300, float(info.smallest_normal)), 1.0 - float(info.eps) / 2
+    p = np.array([0.0, 1.0, 0.0, 1.0, 0.25], dtype=dtype)
+    y = np.array([0.0, 1.0, 1.0, 0.0, 0.5], dtype=dtype)
+    clipped = np.clip(p.astype(np.float64), low, high)
+    value = -(y * np.log(clipped) + (1 - y) * np.log1p(-clipped))  # float64 oracle
+    gradient = (1 - y) / (1 - clipped) - y / clipped
+    loss = lk.get("binary_cross_entropy", eps=1e-300)
+    with warnings.catch_warnings(), lk.fast_path(False):
+        warnings.simplefilter("error")
+        got_value = loss(p, y, reduction="none")
+        got_gradient = loss.gradient(p, y)
+    assert got_value.dtype == got_gradient.dtype == dtype
+    np.testing.assert_allclose(got_value, value, rtol=4 * float(info.eps))
+    np.testing.assert_allclose(got_gradient, gradient, rtol=4 * float(info.eps))
+    # Categorical: a probability 0 at the target and at the other class.
+    rows = np.array([[0.0, 1.0], [0.0, 1.0]], dtype=dtype)
+    for name, target in (("cross_entropy", np.array([0, 1])),
+                         ("kl_divergence", np.array([[1.0, 0.0], [0.0, 1.0]], dtype=dtype))):
+        categorical = lk.get(name, eps=1e-300)
+        with warnings.catch_warnings(), lk.fast_path(False):
+            warnings.simplefilter("error")
+            got = categorical(rows, target, reduction="none")
+            derivative = categorical.gradient(rows, target)
+        np.testing.assert_allclose(got, [-np.log(low), 0.0], rtol=4 * float(info.eps))
+        assert np.all(np.isfinite(derivative)), (name, derivative)
+        assert derivative[0, 1] == derivative[1, 0] == 0  # 0 / p at a zero-mass class
 
 
 def test_unknown_loss_name_suggests_the_nearest() -> None:

@@ -34,7 +34,7 @@ from numba import prange
 from losskit._fast import Kernels, jit, provider, twins
 from losskit._fast import _vmath as vm
 from losskit._fast._sums import accumulate
-from losskit.losses.classification import BinaryCrossEntropy, CrossEntropy, default_eps
+from losskit.losses.classification import BinaryCrossEntropy, CrossEntropy, clip_bounds
 from losskit.losses.focal import Focal
 from losskit.losses.margin import Hinge
 
@@ -99,7 +99,7 @@ def _bce_probability(p, y, pos_weight, low, high, order, hard):
         u = p if positive else one - p
         # -p - (u - 1) is the rounding error of u exactly; its effect on the log is that
         # error over u = 1 - p, within 2^-53 p^2 of it times (1 + p) (exact where p >
-        # 1/2: u is exact). No division, and 0 where u is 0 (1 - eps rounded to 1).
+        # 1/2: u is exact). No division.
         correction = zero if positive else (-p - (u - one)) * (one + p)
         log_u = vm.inline_log(u) + correction
         value = -(pos_weight * log_u if positive else log_u)
@@ -108,7 +108,7 @@ def _bce_probability(p, y, pos_weight, low, high, order, hard):
     if order > 0:
         gradient = (one - y) / (one - p) - a / p
         q = one - p
-        hessian = a / (p * p) + (one - y) / (q * q)
+        hessian = a / p / p + (one - y) / q / q  # as the reference: p * p may underflow
     return bad, value, gradient, hessian
 
 
@@ -395,8 +395,7 @@ def _binary_cross_entropy(loss: BinaryCrossEntropy) -> Kernels | None:
         return None
 
     def params(dtype: Any) -> list[float]:
-        eps = default_eps(np, dtype) if loss.eps is None else loss.eps
-        return [pos_weight, eps, 1.0 - eps]
+        return [pos_weight, *clip_bounds(np, dtype, loss.eps)]
 
     return _elementwise(_BCE_PROBABILITY, _per_dtype(params))
 

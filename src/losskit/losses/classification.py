@@ -28,12 +28,28 @@ from losskit.losses._common import (
 )
 from losskit.registry import register
 
-__all__ = ["BinaryCrossEntropy", "CrossEntropy", "KLDivergence"]
+__all__ = ["BinaryCrossEntropy", "CrossEntropy", "KLDivergence", "clip_bounds"]
 
 
 def default_eps(xp: Any, dtype: Any) -> float:
     """The clipping epsilon: 1e-15 (the seed's) unless the dtype cannot resolve it."""
     return 1e-15 if dtype == xp.float64 else float(np.finfo(np.float32).eps)
+
+
+def clip_bounds(xp: Any, dtype: Any, eps: float | None) -> tuple[float, float]:
+    """``(low, high)``: probabilities of ``dtype`` are clipped to ``[eps, 1 - eps]``
+    (``eps`` None: ``default_eps``), moved inward where the dtype cannot hold them.
+
+    ``low`` is at least the dtype's smallest normal number, so that ``log(low)`` and
+    ``1 / low`` are finite; ``high`` at most ``1 - finfo.eps / 2``, the largest number
+    below 1 (for an ``eps`` under half an ulp of 1, ``1 - eps`` rounds to 1, where
+    ``log1p(-p)`` is ``-inf``). Without this a tiny ``eps`` left ``p = 0`` or ``1``
+    unclipped, and ``0 * log(0)`` made a NaN loss for a label at that very bound.
+    """
+    eps = default_eps(xp, dtype) if eps is None else eps
+    info = xp.finfo(dtype)
+    smallest = float(getattr(info, "smallest_normal", None) or info.tiny)
+    return max(eps, smallest), 1.0 - max(eps, float(info.eps) / 2)
 
 
 def _check_eps(eps: float | None, owner: str) -> float | None:
@@ -129,8 +145,7 @@ class BinaryCrossEntropy(Loss):
         return _as_xp(xp, self.pos_weight, like) * y_true
 
     def _clip(self, xp: Any, p: Any) -> Any:
-        eps = default_eps(xp, p.dtype) if self.eps is None else self.eps
-        return xp.clip(p, eps, 1.0 - eps)
+        return xp.clip(p, *clip_bounds(xp, p.dtype, self.eps))
 
     def _elementwise(self, xp: Any, y_pred: Any, y_true: Any) -> Any:
         a = self._positive_weight(xp, y_true, y_pred)
@@ -156,7 +171,8 @@ class BinaryCrossEntropy(Loss):
             return (a + 1.0 - y_true) * numerics.expit(z, xp=xp) * numerics.expit(-z, xp=xp)
         p = self._clip(xp, y_pred)
         q = 1.0 - p
-        return a / (p * p) + (1.0 - y_true) / (q * q)
+        # (a / p) / p: p * p underflows to 0 below 1e-154 (a tiny eps), and 0 / 0 is NaN.
+        return a / p / p + (1.0 - y_true) / q / q
 
     def _natural_optimum_numpy(self, y: np.ndarray, w: np.ndarray | None,
                                n_classes: int | None) -> Any:
@@ -172,8 +188,7 @@ class BinaryCrossEntropy(Loss):
         # argmin_p of -(pw m log p + (1 - m) log(1 - p)).
         p = pw * m / (pw * m + (1.0 - m))
         if self.link.name == "identity":
-            eps = 1e-15 if self.eps is None else self.eps
-            p = np.clip(p, eps, 1.0 - eps)
+            p = np.clip(p, *clip_bounds(np, np.float64, self.eps))
         return p
 
 
@@ -220,8 +235,7 @@ class _Categorical(Loss):
         return y_true.normalizer
 
     def _clip(self, xp: Any, p: Any) -> Any:
-        eps = default_eps(xp, p.dtype) if self.eps is None else self.eps
-        return xp.clip(p, eps, 1.0)
+        return xp.clip(p, clip_bounds(xp, p.dtype, self.eps)[0], 1.0)
 
     def _probability_rows(self, xp: Any, y_true: Any, y_pred: Any) -> Any:
         if tuple(y_true.shape) != tuple(y_pred.shape):
@@ -294,8 +308,7 @@ class _Categorical(Loss):
         if self.link.name == "softmax":
             with np.errstate(divide="ignore"):
                 return np.log(p)
-        eps = 1e-15 if self.eps is None else self.eps
-        return np.clip(p, eps, 1.0)
+        return np.clip(p, clip_bounds(np, np.float64, self.eps)[0], 1.0)
 
 
 @register("cross_entropy", aliases=("ce", "categorical_cross_entropy", "multinomial"))
