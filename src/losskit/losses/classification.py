@@ -2,8 +2,9 @@ r"""Probabilistic classification losses: binary and categorical cross-entropy, K
 
 By default these take probabilities, clipped to ``[eps, 1 - eps]`` as the seed page
 does (``eps = max(1e-15, finfo(dtype).eps)``: 1e-15 in float64, 1.19e-7 in float32,
-where ``1 - 1e-15`` would round to 1); value, gradient and Hessian are those of the
-formula at the clipped probability. With ``link="logit"`` (binary, multi-label) or
+where ``1 - 1e-15`` would round to 1; a smaller ``eps`` than the dtype resolves is
+moved inward, ``clip_bounds``); value, gradient and Hessian are those of the formula
+at the clipped probability. With ``link="logit"`` (binary, multi-label) or
 ``link="softmax"`` (multiclass, class axis last) they take raw scores, with fused
 formulas that stay exact for ``|logit|`` up to ``1e4`` and beyond.
 """
