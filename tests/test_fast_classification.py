@@ -496,7 +496,7 @@ def test_covered_parameters_have_every_kernel(loss: Loss) -> None:
 def test_the_kernels_really_run(monkeypatch: pytest.MonkeyPatch) -> None:
     """Spy on the jitted drivers: each operation goes through them, once."""
     calls: list[str] = []
-    for name in ("_elementwise_reduce", "_elementwise_fill", "_softmax_ce_reduce",
+    for name in ("_bce_logit_reduce", "_bce_logit_fill", "_softmax_ce_reduce",
                  "_softmax_ce_fill"):
         driver = getattr(kernels_module, name)
 

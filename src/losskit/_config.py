@@ -30,10 +30,11 @@ class Settings:
     #: us: from 1 element to 4,096 every kernel took 0.11-0.52 of the reference's time
     #: (mean and gradient_hessian of 10 losses, 2026-11-26). But the first kernel call
     #: of a process loads numba and the kernel modules (about 0.5 s), and a kernel
-    #: compiles on its first use on a machine (about 1 s per loss and dtype; cached on
-    #: disk after): one-off small evaluations (a plot's 601 points, the CLI on a small
-    #: file, doctests) stay on the reference path (a first plot of three losses on a
-    #: fresh machine: 0.3 s, against 3.0 s through the kernels). A loop over small
+    #: compiles on its first use on a machine (seconds per loss and dtype; cached on
+    #: disk after; ``losskit compile`` compiles them all ahead): one-off small
+    #: evaluations (a plot's 601 points, the CLI on a small file, doctests) stay on the
+    #: reference path (a first plot of three losses on a fresh machine: 0.3 s, against
+    #: 3.0 s through the kernels). A loop over small
     #: batches gains 3-5 times per call with ``lk.fast_path(min_size=1)``.
     fast_min_size: int = 1_024
     #: Also use the kernels that measured slower than the reference path where they
