@@ -2,18 +2,18 @@
 
 A kernel compiles on its first use on a machine (most serial twins in about half a
 second, up to 10 s; parallel twins in 2-27 s; softmax cross-entropy's take longest)
-and loads from numba's cache after. Compiling them all ahead suits a
-container image, a CI job, or a benchmark's first run. Each kernel is compiled by
-calling it as users do (``dispatch``, with the fast path's size thresholds lowered),
-so exactly the signatures that float32 and float64 arrays need are compiled, and the
-kernels that ``dispatch`` declines (``losskit._fast.SLOWER``) are not.
+and loads from numba's cache after. Compiling them all ahead suits a container image,
+a CI job, or a benchmark's first run. Each kernel is compiled by calling it as users
+do (``dispatch``, with the fast path's size thresholds lowered), so exactly the
+signatures that float32 and float64 arrays need are compiled, and the kernels that
+``dispatch`` declines (``losskit._fast.SLOWER``) are not.
 
 ``jobs`` processes share the work, longest tasks first. A task is one dtype and twin
-of a group of losses sharing compiled drivers (``Kernels.drivers``: quantile and
+of a group of losses sharing compiled drivers (``Kernels.drivers``: the quantile and
 asymmetric losses share theirs), so no two processes compile the same function for
-the same signature. (numba rewrites a function's cache index
-whole on each save: two saves of one function's signatures in the same instant could
-drop one entry, which is then compiled again on its first use.)
+the same signature. (numba rewrites a function's cache index whole on each save: two
+saves of one function's signatures in the same instant could drop one entry, which is
+then compiled again on its first use.)
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
 
-__all__ = ["Compiled", "compile_kernels", "groups"]
+__all__ = ["DTYPES", "Compiled", "compile_kernels", "default_jobs", "groups"]
 
 DTYPES = ("float32", "float64")
 #: The operations ``dispatch`` serves.

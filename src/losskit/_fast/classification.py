@@ -217,8 +217,9 @@ def _hard(y):
 
 
 @_jit_helper
-def _block_terms(point, params, p, y, w, one, hard):
-    """``(sum w_j L_j, sum w_j, n_invalid, zeros, negatives)`` of a block.
+def _block_terms(point, params, p, y, w, one, hard, signs):
+    """``(sum w_j L_j, sum w_j, n_invalid, zeros, negatives)`` of a block; labels 0 and
+    -1 counted only with ``signs`` (the hinge's check; a constant of each driver).
 
     ``accumulate`` lets LLVM vectorise the loop with vector accumulators. The block's
     arrays are slices indexed by a range variable, so numba drops the negative-index
@@ -235,18 +236,20 @@ def _block_terms(point, params, p, y, w, one, hard):
         total = accumulate(total, np.float64(value * weight))
         weight_total = accumulate(weight_total, np.float64(weight))
         invalid += bad or bad_weight
-        zeros += y[j] == 0
-        negatives += y[j] == -1
+        if signs:
+            zeros += y[j] == 0
+            negatives += y[j] == -1
     return total, weight_total, invalid, zeros, negatives
 
 
 @_jit_helper
-def _reduce(point, params, p, y, w, labels):
+def _reduce(point, params, p, y, w, labels, signs):
     """``(sum w_i L_i, sum w_i, n_invalid, zeros, negatives)``, the sums in float64.
 
-    ``labels``: the loss has a cheaper formula for labels 0 and 1 (BCE on probabilities:
-    one logarithm instead of two; focal loss: no soft-label branch); each block whose
-    labels are all 0 or 1 takes it (a second pass over the block's labels, in cache).
+    ``signs``: count labels 0 and -1 (see ``_block_terms``). ``labels``: the loss has a
+    cheaper formula for labels 0 and 1 (BCE on probabilities: one logarithm instead of
+    two; focal loss: no soft-label branch); each block whose labels are all 0 or 1
+    takes it (a second pass over the block's labels, in cache).
     """
     n = p.size
     one = p.dtype.type(1.0)
@@ -261,9 +264,9 @@ def _reduce(point, params, p, y, w, labels):
         stop = min(start + _BLOCK, n)
         p_block, y_block, w_block = p[start:stop], y[start:stop], w[start:stop]
         if labels and _hard(y_block):
-            sums = _block_terms(point, params, p_block, y_block, w_block, one, True)
+            sums = _block_terms(point, params, p_block, y_block, w_block, one, True, signs)
         else:
-            sums = _block_terms(point, params, p_block, y_block, w_block, one, False)
+            sums = _block_terms(point, params, p_block, y_block, w_block, one, False, signs)
         total += sums[0]
         weight_total += sums[1] if weighted else stop - start
         invalid += sums[2]
@@ -278,35 +281,38 @@ def _reduce(point, params, p, y, w, labels):
 @_jit_driver
 def _bce_logit_reduce(params, p, y, w):
     """``(sum w_i L_i, sum w_i, n_invalid)``, the sums in float64."""
-    total, weight_total, invalid, _, _ = _reduce(_bce_logit_point, params, p, y, w, False)
+    total, weight_total, invalid, _, _ = _reduce(_bce_logit_point, params, p, y, w, False,
+                                                 False)
     return total, weight_total, invalid
 
 
 @_jit_driver
 def _bce_probability_reduce(params, p, y, w):
     total, weight_total, invalid, _, _ = _reduce(_bce_probability_point, params, p, y, w,
-                                                 True)
+                                                 True, False)
     return total, weight_total, invalid
 
 
 @_jit_driver
 def _focal_logit_reduce(params, p, y, w):
-    total, weight_total, invalid, _, _ = _reduce(_focal_logit_point, params, p, y, w, True)
+    total, weight_total, invalid, _, _ = _reduce(_focal_logit_point, params, p, y, w, True,
+                                                 False)
     return total, weight_total, invalid
 
 
 @_jit_driver
 def _hinge_reduce(params, p, y, w):
     total, weight_total, invalid, zeros, negatives = _reduce(_hinge_point, params, p, y, w,
-                                                             False)
+                                                             False, True)
     if zeros > 0 and negatives > 0:  # 0 and -1 mixed: the check fails
         invalid += 1
     return total, weight_total, invalid
 
 
 @_jit_helper
-def _fill(point, params, p, y, w, first, second, order):
-    """One loss's loop for one ``order``: ``(n_invalid, zeros, negatives)``.
+def _fill(point, params, p, y, w, first, second, order, signs):
+    """One loss's loop for one ``order``: ``(n_invalid, zeros, negatives)``, labels 0
+    and -1 counted only with ``signs``.
 
     ``order`` 0: values into ``first``; 1: values and gradients; 2: gradients into
     ``first``, Hessians into ``second``. Two outputs per loop, as in the regression
@@ -329,43 +335,46 @@ def _fill(point, params, p, y, w, first, second, order):
             if order == 1:
                 second[i] = gradient * weight
         invalid += bad or bad_weight
-        zeros += y[i] == 0
-        negatives += y[i] == -1
+        if signs:
+            zeros += y[i] == 0
+            negatives += y[i] == -1
     return invalid, zeros, negatives
 
 
 @_jit_helper
-def _fill_outputs(point, params, p, y, w, values, gradients, hessians):
+def _fill_outputs(point, params, p, y, w, values, gradients, hessians, signs):
     """Write ``w_i L_i``, ``w_i g_i``, ``w_i h_i`` into those outputs that are not empty
     (values and gradients, values alone, or gradients and Hessians):
     ``(n_invalid, zeros, negatives)``."""
     order = 2 if hessians.size else (1 if gradients.size else 0)
     first = gradients if order == 2 else values
     second = hessians if order == 2 else gradients if order == 1 else values
-    return _fill(point, params, p, y, w, first, second, order)
+    return _fill(point, params, p, y, w, first, second, order, signs)
 
 
 @_jit_driver
 def _bce_logit_fill(params, p, y, w, values, gradients, hessians):
     """``n_invalid``; the results into the outputs that are not empty."""
-    return _fill_outputs(_bce_logit_point, params, p, y, w, values, gradients, hessians)[0]
+    return _fill_outputs(_bce_logit_point, params, p, y, w, values, gradients, hessians,
+                         False)[0]
 
 
 @_jit_driver
 def _bce_probability_fill(params, p, y, w, values, gradients, hessians):
     return _fill_outputs(_bce_probability_point, params, p, y, w, values, gradients,
-                         hessians)[0]
+                         hessians, False)[0]
 
 
 @_jit_driver
 def _focal_logit_fill(params, p, y, w, values, gradients, hessians):
-    return _fill_outputs(_focal_logit_point, params, p, y, w, values, gradients, hessians)[0]
+    return _fill_outputs(_focal_logit_point, params, p, y, w, values, gradients, hessians,
+                         False)[0]
 
 
 @_jit_driver
 def _hinge_fill(params, p, y, w, values, gradients, hessians):
     invalid, zeros, negatives = _fill_outputs(_hinge_point, params, p, y, w, values,
-                                              gradients, hessians)
+                                              gradients, hessians, True)
     if zeros > 0 and negatives > 0:  # 0 and -1 mixed: the check fails
         invalid += 1
     return invalid
