@@ -280,10 +280,11 @@ def test_reductions_over_many_blocks_agree_with_reference(
 def test_blocks_of_hard_and_soft_labels_agree_with_reference(
         loss: Loss, dtype: Any, twin: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A reduction block whose labels are all 0 or 1 takes a cheaper formula (BCE on
-    probabilities: one logarithm per sample; focal: no soft-label branch), a block with
-    a soft label the general one: both kinds in one array, a soft label as a block's
-    last sample, and probabilities at and beyond the clipping bounds (``eps = 1e-300``
-    is below both dtypes' resolution at 1: the bounds move inward, ``clip_bounds``)."""
+    probabilities in float32: one logarithm per sample; focal: no soft-label branch), a
+    block with a soft label the general one: both kinds in one array, a soft label as a
+    block's last sample, and probabilities at and beyond the clipping bounds (``eps =
+    1e-300`` is below both dtypes' resolution at 1: the bounds move inward,
+    ``clip_bounds``)."""
     rng = np.random.default_rng(12)
     n = 5 * 1024 + 13
     y_true = rng.integers(0, 2, n).astype(dtype)
