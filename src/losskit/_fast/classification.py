@@ -8,15 +8,16 @@ of ``x``, the focal weight ``exp(gamma log q)`` in log space, and ``log_softmax`
 ``e^{x - m}`` corrected by the TwoSum error of ``x - m``, and the row sums added in
 NumPy's pairwise order). What remains are the one-ulp differences between NumPy's and
 the C library's ``exp``/``log``/``log1p``. A kernel counts the inputs the reference path
-would reject in the same pass (see ``_elementwise_point`` and ``_class_index``).
+would reject in the same pass (see the point functions, ``_bce_logit_point`` ..., and
+``_class_index``).
 
 Duplication: each loss's scalar formula is written once, as an inlined helper, and
 the loops once (``_reduce``, ``_fill``), inlined into two small drivers per loss (a
 reduction and a fill) that pass them the loss's module-level formula: no closures over
 jitted functions, which numba cannot cache. A loss's first use compiles its own
-drivers only. Float32 inputs are computed in float32
-(``type(x)(c)`` types each constant, as NumPy's weak Python scalars do); reductions add
-``w_i L_i`` in float64 (``_sums.accumulate``), in blocks of ``_BLOCK`` elements.
+drivers only. Float32 inputs are computed in float32 (``type(x)(c)`` types each
+constant, as NumPy's weak Python scalars do); reductions add ``w_i L_i`` in float64
+(``_sums.accumulate``), in blocks of ``_BLOCK`` elements.
 
 Speed: ``exp``/``log``/``log1p`` are ``_vmath``'s, which LLVM vectorises with glibc's
 libmvec where it is available (the C library's scalar functions, 3 to 5 ns each,
