@@ -30,8 +30,8 @@ arithmetic", 1991, section on theorem 4). Special values are NumPy's (``inf``, `
 Accuracy, against float64 on every one of the 2^32 float32 inputs
 (``scripts/f32math_ulps.py``, FMA target): at most 1.010 ulp for ``exp``, 0.827 for
 ``log``, 1.437 for ``log1p``, 1.303 for ``log_cosh``; libmvec documents up to 4 ulp for
-its functions. The
-test suite checks every 257th input and the special values and thresholds.
+its functions. The test suite checks every 257th input and the special values and
+thresholds.
 """
 
 from __future__ import annotations
@@ -231,7 +231,8 @@ def log_coshf(x):
     """``log(cosh(x))`` for a float32 ``x``: two polynomials and an ``exp``, no division.
 
     Below ``|x| = 1``, ``x^2 C(x^2)``, with ``x^2`` as the exact sum ``h + l`` of its
-    rounding and its error (``fmuladd``), computed on ``x 2^50`` so that neither
+    rounding and its error (``fmuladd``; where the target has no FMA, ``l`` is 0 and
+    the error grows by up to half an ulp), computed on ``x 2^50`` so that neither
     underflows and scaled back by ``2^-100`` at the end (one rounding, also into the
     subnormals). From 1, ``|x| - ln 2 + log1p(t)`` with ``t = exp(-2|x|)`` at most
     ``e^-2``: the log1p is a polynomial in ``t``, and ``ln 2`` is subtracted in
